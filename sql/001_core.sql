@@ -77,6 +77,9 @@ CREATE UNIQUE INDEX tasks_one_running_per_server ON provision.tasks (server_id)
 CREATE INDEX tasks_running_lease ON provision.tasks (lease_expires_at)
     WHERE status = 'running';
 
+CREATE INDEX tasks_cancel_requested ON provision.tasks (id)
+    WHERE cancel_requested_at IS NOT NULL AND status IN ('queued', 'running');
+
 CREATE INDEX tasks_server_created ON provision.tasks (server_id, created_at DESC);
 
 CREATE TABLE provision.task_log (
@@ -103,7 +106,8 @@ CREATE FUNCTION provision.aegir_status(status text) RETURNS integer
 
 -- Notifications.  They are statement-level so that a batch of inserts sends
 -- one notification per channel and payload, not one per row.
---   provision_tasks: a task was inserted or its run_after/cancel changed (no payload)
+--   provision_tasks: a task was inserted or became claimable again (no payload)
+--   provision_cancel: a frontend requested the cancellation of a task (no payload)
 --   provision_task_log: log rows were added to the task whose id is the payload
 --   provision_task_status: the task whose id is the payload changed status
 
@@ -126,13 +130,17 @@ BEGIN
     FROM new_rows n JOIN old_rows o USING (id)
     WHERE n.status <> o.status;
 
-    -- Wake the daemons when a task became claimable or a running one is to be cancelled.
+    -- Wake the daemons when a task became claimable again.
     IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o USING (id)
-               WHERE (n.status = 'queued' AND (n.status <> o.status
-                          OR n.run_after IS DISTINCT FROM o.run_after
-                          OR n.cancel_requested_at IS DISTINCT FROM o.cancel_requested_at))
-                  OR (n.cancel_requested_at IS NOT NULL AND o.cancel_requested_at IS NULL)) THEN
+               WHERE n.status = 'queued'
+                 AND (n.status <> o.status OR n.run_after IS DISTINCT FROM o.run_after)) THEN
         PERFORM pg_notify('provision_tasks', '');
+    END IF;
+
+    IF EXISTS (SELECT 1 FROM new_rows n JOIN old_rows o USING (id)
+               WHERE n.cancel_requested_at IS NOT NULL AND o.cancel_requested_at IS NULL
+                 AND n.status IN ('queued', 'running')) THEN
+        PERFORM pg_notify('provision_cancel', '');
     END IF;
     RETURN NULL;
 END;

@@ -1,0 +1,175 @@
+/*
+ * The SQL the daemon runs.  Each statement is one round trip; parameters
+ * are listed above each one.
+ */
+#ifndef PROVISIOND_QUERIES_H
+#define PROVISIOND_QUERIES_H
+
+/* Run after every connect: notifications that wake the daemon. */
+#define SQL_SESSION_SETUP \
+	"SET application_name = 'provisiond'; " \
+	"LISTEN provision_tasks; " \
+	"LISTEN provision_cancel"
+
+#define SQL_SCHEMA_VERSION \
+	"SELECT coalesce(max(version), 0) FROM provision.schema_migrations"
+
+/* $1 name, $2 hostname, $3 pid, $4 version */
+#define SQL_REGISTER_DAEMON \
+	"INSERT INTO provision.daemons (name, hostname, pid, version) " \
+	"VALUES ($1, $2, $3, $4) " \
+	"ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL"
+
+/* $1 name */
+#define SQL_DAEMON_STOPPED \
+	"UPDATE provision.daemons SET stopped_at = now(), heartbeat_at = now() WHERE name = $1"
+
+/*
+ * Claims up to $2 due tasks for daemon $1 with a lease of $3 seconds, at
+ * most one per server and none for a server that already runs a task.
+ * SKIP LOCKED lets daemons claim side by side; two daemons picking
+ * different tasks of one idle server at the same moment make the second
+ * UPDATE fail on tasks_one_running_per_server (SQLSTATE 23505), and the
+ * caller then simply claims again.  The candidate list is over-fetched so
+ * that several queued tasks of one server do not crowd out other servers.
+ * Returns one row per claimed task: id, type, and the worker's request JSON.
+ */
+#define SQL_CLAIM \
+	"WITH candidates AS ( " \
+	"  SELECT t.id, t.server_id, t.priority, t.run_after FROM provision.tasks t " \
+	"  WHERE t.status = 'queued' AND t.run_after <= now() AND t.cancel_requested_at IS NULL " \
+	"    AND (t.server_id IS NULL OR NOT EXISTS (SELECT 1 FROM provision.tasks r " \
+	"         WHERE r.server_id = t.server_id AND r.status = 'running')) " \
+	"  ORDER BY t.priority DESC, t.run_after, t.id " \
+	"  LIMIT $2::integer * 4 " \
+	"  FOR UPDATE SKIP LOCKED " \
+	"), picked AS ( " \
+	"  SELECT id FROM (SELECT DISTINCT ON (coalesce(server_id, -id)) id, priority, run_after " \
+	"                  FROM candidates " \
+	"                  ORDER BY coalesce(server_id, -id), priority DESC, run_after, id) one " \
+	"  ORDER BY priority DESC, run_after, id LIMIT $2::integer " \
+	"), claimed AS ( " \
+	"  UPDATE provision.tasks t SET status = 'running', started_at = now(), finished_at = NULL, " \
+	"    error = NULL, result = NULL, attempts = t.attempts + 1, claimed_by = $1, " \
+	"    lease_expires_at = now() + make_interval(secs => $3::float8) " \
+	"  FROM picked WHERE t.id = picked.id " \
+	"  RETURNING t.id, t.type, t.server_id, t.args, t.attempts, t.max_attempts, t.priority, t.run_after " \
+	") " \
+	"SELECT c.id, c.type, json_build_object( " \
+	"  'op', 'task', 'id', c.id, 'type', c.type, 'attempt', c.attempts, " \
+	"  'max_attempts', c.max_attempts, 'args', c.args, " \
+	"  'server', CASE WHEN s.id IS NULL THEN NULL ELSE json_build_object( " \
+	"     'id', s.id, 'name', s.name, 'hostname', s.hostname, 'ssh_port', s.ssh_port, " \
+	"     'ssh_user', s.ssh_user, 'base_dir', s.base_dir) END, " \
+	"  'services', coalesce((SELECT json_agg(json_build_object('kind', v.kind, 'type', v.type, " \
+	"     'port', v.port, 'settings', v.settings) ORDER BY v.kind) " \
+	"     FROM provision.services v WHERE v.server_id = c.server_id), '[]'::json), " \
+	"  'credentials', CASE WHEN c.type = 'verify' THEN (SELECT json_build_object( " \
+	"     'admin_user', d.admin_user, 'admin_password', d.admin_password) " \
+	"     FROM provision.db_credentials d WHERE d.server_id = c.server_id) END " \
+	")::text " \
+	"FROM claimed c LEFT JOIN provision.servers s ON s.id = c.server_id " \
+	"ORDER BY c.priority DESC, c.run_after, c.id"
+
+/*
+ * Writes a batch: log rows ($1 task ids, $2 Unix times, $3 levels,
+ * $4 messages, in order) and final statuses ($5 task ids, $6 statuses,
+ * $7 errors, $8 result JSON, $9 Unix times, $10 transient flags) of tasks
+ * held by daemon $11.  A transient failure with attempts left goes back to
+ * the queue with an exponential backoff (10s, 20s, 40s ... capped at one
+ * hour).  Log rows of tasks deleted meanwhile are skipped.
+ */
+#define SQL_WRITE_BATCH \
+	"WITH log_rows AS ( " \
+	"  INSERT INTO provision.task_log (task_id, logged_at, level, message) " \
+	"  SELECT u.task_id, to_timestamp(u.ts), u.level, u.message " \
+	"  FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[]) WITH ORDINALITY " \
+	"       AS u(task_id, ts, level, message, n) " \
+	"  WHERE EXISTS (SELECT 1 FROM provision.tasks t WHERE t.id = u.task_id) " \
+	"  ORDER BY u.n " \
+	"  RETURNING 1 " \
+	"), outcome AS ( " \
+	"  SELECT u.*, t.attempts < t.max_attempts AND u.transient AND u.status = 'failed' AS retry, " \
+	"         t.attempts " \
+	"  FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::boolean[]) " \
+	"       AS u(id, status, error, result, ts, transient) " \
+	"  JOIN provision.tasks t ON t.id = u.id " \
+	"  WHERE t.status = 'running' AND t.claimed_by = $11 " \
+	"), finished AS ( " \
+	"  UPDATE provision.tasks t SET " \
+	"    status = CASE WHEN o.retry THEN 'queued' ELSE o.status END, " \
+	"    finished_at = CASE WHEN o.retry THEN NULL ELSE to_timestamp(o.ts) END, " \
+	"    run_after = CASE WHEN o.retry THEN now() + make_interval(secs => " \
+	"                  least(3600, 10 * power(2, o.attempts - 1))) ELSE t.run_after END, " \
+	"    error = o.error, result = o.result::jsonb, claimed_by = NULL, lease_expires_at = NULL " \
+	"  FROM outcome o WHERE t.id = o.id " \
+	"  RETURNING t.id, t.status " \
+	") " \
+	"SELECT (SELECT count(*) FROM log_rows), (SELECT count(*) FROM finished), " \
+	"       (SELECT count(*) FROM finished WHERE status = 'queued')"
+
+/* $1 daemon name, $2 lease seconds: heartbeat and lease renewal. */
+#define SQL_RENEW \
+	"WITH beat AS (UPDATE provision.daemons SET heartbeat_at = now() WHERE name = $1) " \
+	"UPDATE provision.tasks SET lease_expires_at = now() + make_interval(secs => $2::float8) " \
+	"WHERE status = 'running' AND claimed_by = $1"
+
+/*
+ * Recovers tasks whose lease expired because their daemon died or lost
+ * the database: back to the queue if attempts remain, else failed.  Logs
+ * the recovery in each task's log.
+ */
+#define SQL_RECOVER_EXPIRED \
+	"WITH expired AS ( " \
+	"  SELECT id, claimed_by, attempts < max_attempts AS requeue FROM provision.tasks " \
+	"  WHERE status = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED " \
+	"), recovered AS ( " \
+	"  UPDATE provision.tasks t SET " \
+	"    status = CASE WHEN e.requeue THEN 'queued' ELSE 'failed' END, " \
+	"    finished_at = CASE WHEN e.requeue THEN NULL ELSE now() END, run_after = now(), " \
+	"    error = CASE WHEN e.requeue THEN NULL ELSE 'interrupted: daemon ' || " \
+	"      coalesce(e.claimed_by, '?') || ' stopped renewing its lease and no attempts are left' END, " \
+	"    claimed_by = NULL, lease_expires_at = NULL " \
+	"  FROM expired e WHERE t.id = e.id RETURNING t.id, t.status, e.claimed_by " \
+	"), logged AS ( " \
+	"  INSERT INTO provision.task_log (task_id, level, message) " \
+	"  SELECT id, 'warning', 'interrupted: daemon ' || coalesce(claimed_by, '?') || " \
+	"    ' stopped renewing its lease; ' || CASE WHEN status = 'queued' " \
+	"    THEN 're-queued' ELSE 'failed, no attempts left' END FROM recovered " \
+	") " \
+	"SELECT count(*) FROM recovered"
+
+/* $1 daemon name: cancels queued tasks and lists running ones of this daemon to stop. */
+#define SQL_CANCELS \
+	"WITH cancelled AS ( " \
+	"  UPDATE provision.tasks SET status = 'cancelled', finished_at = now(), " \
+	"    error = 'cancelled before it started' " \
+	"  WHERE status = 'queued' AND cancel_requested_at IS NOT NULL RETURNING id " \
+	"), logged AS ( " \
+	"  INSERT INTO provision.task_log (task_id, level, message) " \
+	"  SELECT id, 'notice', 'cancelled before it started' FROM cancelled " \
+	") " \
+	"SELECT id FROM provision.tasks WHERE status = 'running' AND claimed_by = $1 " \
+	"  AND cancel_requested_at IS NOT NULL"
+
+/*
+ * $1 daemon name, $2 reason: at shutdown, hands this daemon's running
+ * tasks back to the queue (failed instead when no attempts are left).
+ */
+#define SQL_RELEASE_OWN \
+	"WITH released AS ( " \
+	"  UPDATE provision.tasks SET " \
+	"    status = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END, " \
+	"    finished_at = CASE WHEN attempts < max_attempts THEN NULL ELSE now() END, " \
+	"    error = CASE WHEN attempts < max_attempts THEN NULL " \
+	"      ELSE 'interrupted: ' || $2 || '; no attempts left' END, " \
+	"    run_after = now(), claimed_by = NULL, lease_expires_at = NULL " \
+	"  WHERE status = 'running' AND claimed_by = $1 RETURNING id, status " \
+	"), logged AS ( " \
+	"  INSERT INTO provision.task_log (task_id, level, message) " \
+	"  SELECT id, 'warning', 'interrupted: ' || $2 || CASE WHEN status = 'queued' " \
+	"    THEN '; re-queued' ELSE '; failed, no attempts left' END FROM released " \
+	") " \
+	"SELECT count(*) FROM released"
+
+#endif

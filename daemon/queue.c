@@ -1,0 +1,547 @@
+#include "queue.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "migrations.h"
+#include "pgarray.h"
+#include "pgconn.h"
+#include "queries.h"
+#include "xalloc.h"
+
+/* Longest log message stored; longer ones are cut and marked. */
+#define MAX_LOG_MESSAGE (64 * 1024)
+
+/* Buffered rows of one batch write. */
+struct batch {
+	struct pgarray log_task, log_ts, log_level, log_message;
+	struct pgarray out_id, out_status, out_error, out_result, out_ts, out_transient;
+};
+
+static struct {
+	struct ev_loop *loop;
+	const struct config *cfg;
+	char *name;
+	struct queue_events events;
+	struct pgconn *conn;
+
+	bool ready;		/* schema checked and daemon registered on this connection */
+	bool registered_once;
+	bool draining;
+
+	bool claim_wanted, claim_inflight;
+	bool cancels_wanted, cancels_inflight;
+	bool flush_inflight;
+	bool maintenance_inflight;
+
+	struct batch pending;	/* filled by workers' events */
+	struct batch inflight;	/* being written */
+
+	ev_prepare prepare;	/* sends batched work once per loop iteration */
+	ev_timer poll_timer;
+	ev_timer lease_timer;
+	ev_timer retry_timer;	/* pause after a failed write */
+
+	void (*release_done)(void *arg);
+	void *release_arg;
+} q;
+
+static void run_pending(void);
+
+static void batch_clear(struct batch *b)
+{
+	pgarray_clear(&b->log_task);
+	pgarray_clear(&b->log_ts);
+	pgarray_clear(&b->log_level);
+	pgarray_clear(&b->log_message);
+	pgarray_clear(&b->out_id);
+	pgarray_clear(&b->out_status);
+	pgarray_clear(&b->out_error);
+	pgarray_clear(&b->out_result);
+	pgarray_clear(&b->out_ts);
+	pgarray_clear(&b->out_transient);
+}
+
+static bool batch_empty(const struct batch *b)
+{
+	return b->log_task.count == 0 && b->out_id.count == 0;
+}
+
+/* Appends SRC's rows after DST's and empties SRC, keeping the order of log lines. */
+static void batch_concat(struct batch *dst, struct batch *src)
+{
+	pgarray_concat(&dst->log_task, &src->log_task);
+	pgarray_concat(&dst->log_ts, &src->log_ts);
+	pgarray_concat(&dst->log_level, &src->log_level);
+	pgarray_concat(&dst->log_message, &src->log_message);
+	pgarray_concat(&dst->out_id, &src->out_id);
+	pgarray_concat(&dst->out_status, &src->out_status);
+	pgarray_concat(&dst->out_error, &src->out_error);
+	pgarray_concat(&dst->out_result, &src->out_result);
+	pgarray_concat(&dst->out_ts, &src->out_ts);
+	pgarray_concat(&dst->out_transient, &src->out_transient);
+}
+
+static bool result_ok(PGresult *res)
+{
+	ExecStatusType st = PQresultStatus(res);
+
+	return st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK;
+}
+
+static const char *sqlstate(PGresult *res)
+{
+	const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return s ? s : "";
+}
+
+/* Logs a failed statement; RES NULL means the connection was lost. */
+static void log_query_failure(const char *what, PGresult *res)
+{
+	if (res == NULL)
+		log_warning("%s: database connection lost; will retry after reconnecting", what);
+	else
+		log_error("%s failed: %s", what, PQresultErrorMessage(res));
+}
+
+/* ---- batch writes ---- */
+
+static void flush_done(PGresult *res, void *arg)
+{
+	q.flush_inflight = false;
+
+	if (res == NULL || !result_ok(res)) {
+		log_query_failure("writing task logs and statuses", res);
+		/* Put the rows back in front of anything buffered since, to keep their order. */
+		batch_concat(&q.inflight, &q.pending);
+		q.pending = q.inflight;
+		memset(&q.inflight, 0, sizeof(q.inflight));
+		if (res != NULL)
+			ev_timer_start(q.loop, &q.retry_timer);
+		return;
+	}
+
+	if (strtol(PQgetvalue(res, 0, 2), NULL, 10) > 0)
+		log_info("%s task(s) failed transiently and were re-queued for a retry",
+			 PQgetvalue(res, 0, 2));
+	batch_clear(&q.inflight);
+	if (q.release_done == NULL)
+		q.claim_wanted = true;
+}
+
+static void send_flush(void)
+{
+	struct batch *b = &q.inflight;
+	char *params[11];
+
+	q.inflight = q.pending;
+	memset(&q.pending, 0, sizeof(q.pending));
+
+	params[0] = pgarray_literal(&b->log_task);
+	params[1] = pgarray_literal(&b->log_ts);
+	params[2] = pgarray_literal(&b->log_level);
+	params[3] = pgarray_literal(&b->log_message);
+	params[4] = pgarray_literal(&b->out_id);
+	params[5] = pgarray_literal(&b->out_status);
+	params[6] = pgarray_literal(&b->out_error);
+	params[7] = pgarray_literal(&b->out_result);
+	params[8] = pgarray_literal(&b->out_ts);
+	params[9] = pgarray_literal(&b->out_transient);
+	params[10] = q.name;
+
+	if (pgconn_query(q.conn, SQL_WRITE_BATCH, 11, (const char *const *)params, flush_done, NULL) == 0)
+		q.flush_inflight = true;
+	else
+		flush_done(NULL, NULL);
+
+	for (int i = 0; i < 10; i++)
+		free(params[i]);
+}
+
+/* Copies MESSAGE, cut at MAX_LOG_MESSAGE bytes on a UTF-8 character boundary. */
+static char *bounded_message(const char *message)
+{
+	size_t len = strlen(message);
+	const char *mark = " [truncated]";
+
+	if (len <= MAX_LOG_MESSAGE)
+		return xstrdup(message);
+	len = MAX_LOG_MESSAGE;
+	while (len > 0 && ((unsigned char)message[len] & 0xC0) == 0x80)
+		len--;
+	return xasprintf("%.*s%s", (int)len, message, mark);
+}
+
+void queue_add_log(int64_t task_id, const char *level, const char *message, double ts)
+{
+	char id[32], when[32];
+	char *text = bounded_message(message);
+
+	snprintf(id, sizeof(id), "%" PRId64, task_id);
+	snprintf(when, sizeof(when), "%.6f", ts);
+	pgarray_add(&q.pending.log_task, id);
+	pgarray_add(&q.pending.log_ts, when);
+	pgarray_add(&q.pending.log_level, level);
+	pgarray_add(&q.pending.log_message, text);
+	free(text);
+}
+
+void queue_add_outcome(const struct task_outcome *o)
+{
+	char id[32], when[32];
+
+	log_info("task %" PRId64 " finished: %s%s%s", o->task_id, o->status,
+		 o->error ? ": " : "", o->error ? o->error : "");
+	if (o->error != NULL)
+		queue_add_log(o->task_id, strcmp(o->status, "cancelled") == 0 ? "notice" : "error",
+			      o->error, o->finished_at);
+
+	snprintf(id, sizeof(id), "%" PRId64, o->task_id);
+	snprintf(when, sizeof(when), "%.6f", o->finished_at);
+	pgarray_add(&q.pending.out_id, id);
+	pgarray_add(&q.pending.out_status, o->status);
+	pgarray_add(&q.pending.out_error, o->error);
+	pgarray_add(&q.pending.out_result, o->result);
+	pgarray_add(&q.pending.out_ts, when);
+	pgarray_add(&q.pending.out_transient, o->transient ? "t" : "f");
+	q.claim_wanted = true;
+}
+
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	run_pending();
+}
+
+/* ---- claiming ---- */
+
+static void dispatch_row(PGresult *res, int row)
+{
+	int64_t id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	const char *type = PQgetvalue(res, row, 1);
+	json_error_t jerr;
+	json_t *request = json_loads(PQgetvalue(res, row, 2), 0, &jerr);
+
+	if (request == NULL) {
+		struct task_outcome o = { .task_id = id, .status = "failed", .finished_at = ev_time(),
+			.error = "the task could not be encoded for the worker (invalid JSON from the database)" };
+
+		queue_add_outcome(&o);
+		return;
+	}
+	log_info("task %" PRId64 " claimed: type %s", id, type);
+	workers_dispatch(id, type, request);
+	json_decref(request);
+}
+
+static void claim_done(PGresult *res, void *arg)
+{
+	int requested = (int)(intptr_t)arg;
+	int rows;
+
+	q.claim_inflight = false;
+	if (res == NULL || !result_ok(res)) {
+		if (res != NULL && strcmp(sqlstate(res), "23505") == 0) {
+			/* Another daemon claimed a task of the same server at the same moment. */
+			log_debug("claim raced with another daemon for a server; claiming again");
+			q.claim_wanted = true;
+			return;
+		}
+		log_query_failure("claiming tasks", res);
+		return;
+	}
+
+	rows = PQntuples(res);
+	for (int i = 0; i < rows; i++)
+		dispatch_row(res, i);
+
+	/*
+	 * A full batch may leave more due tasks; a partial one may have skipped
+	 * tasks of a server it just started, which are now excluded.
+	 */
+	if (rows > 0 && (rows == requested || workers_free_slots() > 0))
+		q.claim_wanted = true;
+}
+
+static void send_claim(int limit)
+{
+	char lim[16], lease[32];
+	const char *params[3] = { q.name, lim, lease };
+
+	snprintf(lim, sizeof(lim), "%d", limit);
+	snprintf(lease, sizeof(lease), "%g", q.cfg->lease_duration);
+	q.claim_wanted = false;
+	if (pgconn_query(q.conn, SQL_CLAIM, 3, params, claim_done, (void *)(intptr_t)limit) == 0)
+		q.claim_inflight = true;
+}
+
+/* ---- cancellation ---- */
+
+static void cancels_done(PGresult *res, void *arg)
+{
+	q.cancels_inflight = false;
+	if (res == NULL || !result_ok(res)) {
+		log_query_failure("checking cancellation requests", res);
+		return;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		workers_cancel(strtoll(PQgetvalue(res, i, 0), NULL, 10));
+}
+
+static void send_cancels(void)
+{
+	const char *params[1] = { q.name };
+
+	q.cancels_wanted = false;
+	if (pgconn_query(q.conn, SQL_CANCELS, 1, params, cancels_done, NULL) == 0)
+		q.cancels_inflight = true;
+}
+
+/* ---- leases and recovery ---- */
+
+static void recover_done(PGresult *res, void *arg)
+{
+	q.maintenance_inflight = false;
+	if (res == NULL || !result_ok(res)) {
+		log_query_failure("recovering tasks with expired leases", res);
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0) {
+		log_warning("recovered %s task(s) whose daemon stopped renewing its lease",
+			    PQgetvalue(res, 0, 0));
+		q.claim_wanted = true;
+	}
+}
+
+static void renew_done(PGresult *res, void *arg)
+{
+	if (res == NULL || !result_ok(res)) {
+		q.maintenance_inflight = false;
+		log_query_failure("renewing leases", res);
+		return;
+	}
+	if (pgconn_query(q.conn, SQL_RECOVER_EXPIRED, 0, NULL, recover_done, NULL) != 0)
+		q.maintenance_inflight = false;
+}
+
+static void lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	char lease[32];
+	const char *params[2] = { q.name, lease };
+
+	if (!q.ready || q.maintenance_inflight)
+		return;
+	snprintf(lease, sizeof(lease), "%g", q.cfg->lease_duration);
+	if (pgconn_query(q.conn, SQL_RENEW, 2, params, renew_done, NULL) == 0)
+		q.maintenance_inflight = true;
+}
+
+/* ---- the loop hook ---- */
+
+static void run_pending(void)
+{
+	int slots;
+
+	if (!q.ready)
+		return;
+	if (!batch_empty(&q.pending) && !q.flush_inflight && !ev_is_active(&q.retry_timer))
+		send_flush();
+	if (q.cancels_wanted && !q.cancels_inflight)
+		send_cancels();
+
+	slots = workers_free_slots();
+	if (q.claim_wanted && !q.claim_inflight && !q.draining && slots > 0)
+		send_claim(slots < q.cfg->claim_batch ? slots : q.cfg->claim_batch);
+}
+
+static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	run_pending();
+}
+
+static void poll_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	q.claim_wanted = true;
+	q.cancels_wanted = true;
+}
+
+/* ---- connection lifecycle ---- */
+
+static void register_done(PGresult *res, void *arg)
+{
+	if (res == NULL || !result_ok(res)) {
+		log_query_failure("registering the daemon", res);
+		return;
+	}
+	q.ready = true;
+	q.registered_once = true;
+	q.claim_wanted = true;
+	q.cancels_wanted = true;
+	lease_cb(q.loop, &q.lease_timer, 0);
+	if (q.events.ready != NULL)
+		q.events.ready(q.events.arg);
+}
+
+static void schema_done(PGresult *res, void *arg)
+{
+	int expected = migrations[migrations_count - 1].version;
+	char host[256] = "", pid[16];
+	const char *params[4] = { q.name, host, pid, PROVISIOND_VERSION };
+	char msg[512];
+	int version;
+
+	if (res == NULL || !result_ok(res)) {
+		if (res != NULL && strcmp(sqlstate(res), "42P01") == 0) {
+			snprintf(msg, sizeof(msg), "the database has no provision schema; "
+				 "run: provisionctl -c CONFIG migrate");
+			q.events.fatal(msg, q.events.arg);
+			return;
+		}
+		log_query_failure("reading the schema version", res);
+		return;
+	}
+
+	version = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	if (version < expected) {
+		snprintf(msg, sizeof(msg), "the database schema is at version %d but this daemon needs "
+			 "version %d; run: provisionctl -c CONFIG migrate", version, expected);
+		q.events.fatal(msg, q.events.arg);
+		return;
+	}
+	if (version > expected)
+		log_warning("the database schema is at version %d, newer than this daemon's %d; "
+			    "upgrade provisiond", version, expected);
+
+	gethostname(host, sizeof(host) - 1);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	pgconn_query(q.conn, SQL_REGISTER_DAEMON, 4, params, register_done, NULL);
+}
+
+static void conn_ready(void *arg)
+{
+	pgconn_query(q.conn, SQL_SCHEMA_VERSION, 0, NULL, schema_done, NULL);
+}
+
+static void conn_lost(void *arg)
+{
+	q.ready = false;
+}
+
+static void conn_notify(const char *channel, const char *payload, void *arg)
+{
+	if (strcmp(channel, "provision_tasks") == 0)
+		q.claim_wanted = true;
+	else if (strcmp(channel, "provision_cancel") == 0)
+		q.cancels_wanted = true;
+}
+
+void queue_init(struct ev_loop *loop, const struct config *cfg, const char *daemon_name,
+		const struct queue_events *events)
+{
+	struct pgconn_events conn_events = {
+		.ready = conn_ready, .lost = conn_lost, .notify = conn_notify, .arg = NULL,
+	};
+
+	memset(&q, 0, sizeof(q));
+	q.loop = loop;
+	q.cfg = cfg;
+	q.name = xstrdup(daemon_name);
+	q.events = *events;
+	q.conn = pgconn_new(loop, "queue", cfg->database, SQL_SESSION_SETUP, &conn_events);
+
+	ev_prepare_init(&q.prepare, prepare_cb);
+	ev_timer_init(&q.poll_timer, poll_cb, cfg->poll_interval, cfg->poll_interval);
+	ev_timer_init(&q.lease_timer, lease_cb, cfg->lease_duration / 3, cfg->lease_duration / 3);
+	ev_timer_init(&q.retry_timer, retry_cb, 1.0, 0);
+}
+
+void queue_set_config(const struct config *cfg)
+{
+	q.cfg = cfg;
+	pgconn_set_conninfo(q.conn, cfg->database);
+	ev_timer_stop(q.loop, &q.poll_timer);
+	ev_timer_set(&q.poll_timer, cfg->poll_interval, cfg->poll_interval);
+	ev_timer_start(q.loop, &q.poll_timer);
+	ev_timer_stop(q.loop, &q.lease_timer);
+	ev_timer_set(&q.lease_timer, cfg->lease_duration / 3, cfg->lease_duration / 3);
+	ev_timer_start(q.loop, &q.lease_timer);
+}
+
+void queue_start(void)
+{
+	ev_prepare_start(q.loop, &q.prepare);
+	ev_timer_start(q.loop, &q.poll_timer);
+	ev_timer_start(q.loop, &q.lease_timer);
+	pgconn_start(q.conn);
+}
+
+void queue_drain(void)
+{
+	q.draining = true;
+}
+
+bool queue_flushed(void)
+{
+	return batch_empty(&q.pending) && !q.flush_inflight;
+}
+
+bool queue_connected(void)
+{
+	return q.ready;
+}
+
+static void release_stopped(PGresult *res, void *arg)
+{
+	void (*done)(void *) = q.release_done;
+
+	if (res == NULL || !result_ok(res))
+		log_query_failure("marking the daemon stopped", res);
+	q.release_done = NULL;
+	done(q.release_arg);
+}
+
+static void release_finished(PGresult *res, void *arg)
+{
+	const char *params[1] = { q.name };
+
+	if (res == NULL || !result_ok(res))
+		log_query_failure("handing running tasks back to the queue", res);
+	else if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		log_notice("handed %s running task(s) back to the queue", PQgetvalue(res, 0, 0));
+
+	if (pgconn_query(q.conn, SQL_DAEMON_STOPPED, 1, params, release_stopped, NULL) != 0)
+		release_stopped(NULL, NULL);
+}
+
+void queue_release(const char *reason, void (*done)(void *arg), void *arg)
+{
+	const char *params[2] = { q.name, reason };
+
+	q.draining = true;
+	q.release_done = done;
+	q.release_arg = arg;
+	if (!q.ready || pgconn_query(q.conn, SQL_RELEASE_OWN, 2, params, release_finished, NULL) != 0) {
+		log_warning("database unreachable at shutdown; running tasks will be recovered "
+			    "when their leases expire");
+		q.release_done = NULL;
+		done(arg);
+	}
+}
+
+void queue_free(void)
+{
+	ev_prepare_stop(q.loop, &q.prepare);
+	ev_timer_stop(q.loop, &q.poll_timer);
+	ev_timer_stop(q.loop, &q.lease_timer);
+	ev_timer_stop(q.loop, &q.retry_timer);
+	pgconn_free(q.conn);
+	batch_clear(&q.pending);
+	batch_clear(&q.inflight);
+	free(q.name);
+}
