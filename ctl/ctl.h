@@ -44,5 +44,7 @@ struct ctl_command {
 };
 
 extern const struct ctl_command cmd_migrate;
+extern const struct ctl_command cmd_enqueue;
+extern const struct ctl_command cmd_log;
 
 #endif

@@ -16,6 +16,8 @@
 
 static const struct ctl_command *const commands[] = {
 	&cmd_migrate,
+	&cmd_enqueue,
+	&cmd_log,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
