@@ -1,0 +1,105 @@
+#include "db.h"
+
+#include <string.h>
+
+#include "output.h"
+
+PGconn *db_connect(const char *conninfo)
+{
+	/* expand_dbname = 1 makes libpq read "dbname" as a whole connection string. */
+	const char *const keywords[] = { "dbname", "fallback_application_name", NULL };
+	const char *const values[] = { conninfo, "provisionctl", NULL };
+	PGconn *conn = PQconnectdbParams(keywords, values, 1);
+
+	if (conn == NULL) {
+		ctl_error("cannot connect to the database: out of memory");
+		return NULL;
+	}
+	if (PQstatus(conn) != CONNECTION_OK) {
+		db_print_error(conn, NULL, "cannot connect to the database");
+		PQfinish(conn);
+		return NULL;
+	}
+
+	if (db_command(conn, "SET client_min_messages = warning") != 0) {
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+PGresult *db_try(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
+bool db_ok(const PGresult *res)
+{
+	ExecStatusType status = PQresultStatus(res);
+
+	return res != NULL && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK);
+}
+
+const char *db_sqlstate(const PGresult *res)
+{
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return state != NULL ? state : "";
+}
+
+/* Strips the trailing newline that libpq leaves on connection-level messages. */
+static void print_trimmed(const char *prefix, const char *context, const char *message)
+{
+	size_t len = strlen(message);
+
+	while (len > 0 && message[len - 1] == '\n')
+		len--;
+	ctl_error("%s%s%.*s", context, prefix, (int)len, message);
+}
+
+void db_print_error(PGconn *conn, const PGresult *res, const char *context)
+{
+	const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail, *hint;
+
+	if (context == NULL)
+		context = "database query failed";
+	if (primary == NULL) {
+		print_trimmed(": ", context, PQerrorMessage(conn));
+		return;
+	}
+
+	ctl_error("%s: %s", context, primary);
+	detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	hint = PQresultErrorField(res, PG_DIAG_MESSAGE_HINT);
+	if (detail != NULL)
+		fprintf(stderr, "DETAIL: %s\n", detail);
+	if (hint != NULL)
+		fprintf(stderr, "HINT: %s\n", hint);
+}
+
+PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+	PGresult *res = db_try(conn, sql, nparams, params);
+
+	if (db_ok(res))
+		return res;
+
+	db_print_error(conn, res, NULL);
+	PQclear(res);
+	return NULL;
+}
+
+int db_command(PGconn *conn, const char *sql)
+{
+	/* PQexec, unlike PQexecParams, accepts several statements separated by ";". */
+	PGresult *res = PQexec(conn, sql);
+	int status = 0;
+
+	if (!db_ok(res)) {
+		db_print_error(conn, res, NULL);
+		status = -1;
+	}
+	PQclear(res);
+	return status;
+}

@@ -1,0 +1,53 @@
+/*
+ * Blocking queries for provisionctl.  Values always travel as parameters
+ * ($1 ...) in text format, never pasted into SQL.
+ */
+#ifndef PROVISIONCTL_DB_H
+#define PROVISIONCTL_DB_H
+
+#include <stdbool.h>
+
+#include <libpq-fe.h>
+
+/* SQLSTATE codes that commands turn into their own messages. */
+#define SQLSTATE_UNIQUE_VIOLATION "23505"
+#define SQLSTATE_UNDEFINED_TABLE "42P01"
+
+/*
+ * Connects with CONNINFO and sets the session up for provisionctl: its
+ * application_name (unless CONNINFO sets one) and client_min_messages =
+ * warning, which hides NOTICEs such as "relation already exists,
+ * skipping".  Returns NULL after printing the error.
+ */
+PGconn *db_connect(const char *conninfo);
+
+/*
+ * Runs SQL with NPARAMS text parameters (NULL for SQL NULL).  Returns the
+ * result, or NULL after printing the error.  The caller PQclear()s it.
+ */
+PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/*
+ * Runs SQL like db_query but prints nothing and returns the result even
+ * when the query failed, so the caller can read its SQLSTATE.  Returns
+ * NULL only when libpq could not allocate a result.
+ */
+PGresult *db_try(PGconn *conn, const char *sql, int nparams, const char *const *params);
+
+/* Returns true if RES contains rows or reports a completed command. */
+bool db_ok(const PGresult *res);
+
+/* Returns the SQLSTATE of a failed RES, or "" if it has none. */
+const char *db_sqlstate(const PGresult *res);
+
+/* Prints the error of a failed RES (or of CONN when RES is NULL), prefixed by "CONTEXT: ". */
+void db_print_error(PGconn *conn, const PGresult *res, const char *context);
+
+/*
+ * Runs SQL without parameters and discards its result.  SQL may hold
+ * several statements separated by ";".  Returns 0, or -1 after printing
+ * the error.
+ */
+int db_command(PGconn *conn, const char *sql);
+
+#endif

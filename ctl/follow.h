@@ -1,0 +1,34 @@
+/*
+ * Printing a task's log and waiting for the task to finish, for log,
+ * log -f and enqueue --wait.
+ *
+ * Log rows print as "logged_at level message" lines, or with --json as
+ * objects {"id", "logged_at", "level", "message"}.
+ */
+#ifndef PROVISIONCTL_FOLLOW_H
+#define PROVISIONCTL_FOLLOW_H
+
+#include <stdbool.h>
+
+#include "ctl.h"
+
+/*
+ * Prints the log rows of task ID with an id above *LAST_ID in id order,
+ * and sets *LAST_ID to the last id printed.  With --json each row is one
+ * line of JSON when STREAM is true and an element of one JSON array
+ * otherwise.  Returns 0 or CTL_EXIT_DB.
+ */
+int print_log_rows(struct ctl *ctl, long long id, long long *last_id, bool stream);
+
+/*
+ * Waits until task ID reaches a final status, printing its log rows with
+ * an id above LAST_ID as they arrive when PRINT_LOG is true, then prints
+ * the final status and error.  It listens on provision_task_status and
+ * provision_task_log and polls every few seconds in case a notification
+ * is lost.  Returns CTL_EXIT_OK for succeeded and warning, CTL_EXIT_FAILED
+ * for failed and cancelled, CTL_EXIT_NOT_FOUND if the task was deleted,
+ * or CTL_EXIT_DB.
+ */
+int follow_task(struct ctl *ctl, long long id, long long last_id, bool print_log);
+
+#endif

@@ -1,0 +1,76 @@
+#include "queue.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+#include "output.h"
+#include "parse.h"
+
+/* The CHECK constraint on provision.tasks.status lists the same values. */
+static const char *const statuses[] = {
+	"queued", "running", "succeeded", "warning", "failed", "cancelled",
+};
+
+bool task_status_valid(const char *status)
+{
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++)
+		if (strcmp(status, statuses[i]) == 0)
+			return true;
+	return false;
+}
+
+bool task_status_final(const char *status)
+{
+	return task_status_valid(status) && strcmp(status, "queued") != 0 &&
+	       strcmp(status, "running") != 0;
+}
+
+int find_server(struct ctl *ctl, const char *command, const char *name, char *id, size_t idlen)
+{
+	const char *const params[] = { name };
+	PGresult *res;
+	int status;
+
+	if ((status = check_server_name(command, name)) != 0)
+		return status;
+	if ((status = ctl_connect(ctl)) != 0)
+		return status;
+
+	res = db_query(ctl->conn, "SELECT id FROM provision.servers WHERE name = $1", 1, params);
+	if (res == NULL)
+		return CTL_EXIT_DB;
+	if (PQntuples(res) == 0) {
+		ctl_error("server \"%s\" not found; provisionctl servers list shows the servers",
+			  name);
+		status = CTL_EXIT_NOT_FOUND;
+	} else {
+		snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return status;
+}
+
+int find_task(struct ctl *ctl, long long id, char *status, size_t len)
+{
+	char id_text[32];
+	const char *const params[] = { id_text };
+	PGresult *res;
+	int result = CTL_EXIT_OK;
+
+	if ((result = ctl_connect(ctl)) != 0)
+		return result;
+	snprintf(id_text, sizeof(id_text), "%lld", id);
+	res = db_query(ctl->conn, "SELECT status FROM provision.tasks WHERE id = $1::bigint",
+		       1, params);
+	if (res == NULL)
+		return CTL_EXIT_DB;
+	if (PQntuples(res) == 0) {
+		ctl_error("task %lld not found; provisionctl tasks lists the tasks", id);
+		result = CTL_EXIT_NOT_FOUND;
+	} else {
+		snprintf(status, len, "%s", PQgetvalue(res, 0, 0));
+	}
+	PQclear(res);
+	return result;
+}

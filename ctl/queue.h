@@ -1,0 +1,33 @@
+/*
+ * Facts about provision.tasks and provision.servers that several commands
+ * share: the task statuses and lookups of servers and tasks by the names
+ * and ids that users type.
+ */
+#ifndef PROVISIONCTL_QUEUE_H
+#define PROVISIONCTL_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ctl.h"
+
+/* Returns true for the values of provision.tasks.status. */
+bool task_status_valid(const char *status);
+
+/* Returns true for succeeded, warning, failed and cancelled, after which a task never changes. */
+bool task_status_final(const char *status);
+
+/*
+ * Finds the server called NAME and stores its id as text in ID (size
+ * IDLEN).  Returns 0, CTL_EXIT_USAGE for an invalid name,
+ * CTL_EXIT_NOT_FOUND or CTL_EXIT_DB, after printing the error.
+ */
+int find_server(struct ctl *ctl, const char *command, const char *name, char *id, size_t idlen);
+
+/*
+ * Reads the status of task ID into STATUS (size LEN).  Returns 0,
+ * CTL_EXIT_NOT_FOUND or CTL_EXIT_DB, after printing the error.
+ */
+int find_task(struct ctl *ctl, long long id, char *status, size_t len);
+
+#endif
