@@ -45,7 +45,6 @@ static const struct setting settings[] = {
 	{ "ssh_known_hosts", SETTING_PATH, FIELD(ssh_known_hosts), "/var/aegir/.ssh/known_hosts", 0, 0 },
 	{ "worker_program", SETTING_PATH, FIELD(worker_program), PROVISIOND_WORKER_PATH, 0, 0 },
 	{ "worker_max_tasks", SETTING_INT, FIELD(worker_max_tasks), "1000", 1, 1000000000 },
-	{ "state_dir", SETTING_PATH, FIELD(state_dir), "/var/lib/provisiond", 0, 0 },
 	{ "log_level", SETTING_LEVEL, FIELD(log_level), "info", 0, 0 },
 	{ "claim_batch", SETTING_INT, FIELD(claim_batch), "64", 1, 10000 },
 	{ "timeout_noop", SETTING_SECONDS, FIELD(timeout_noop), "300", 1, 604800 },
@@ -55,7 +54,6 @@ static const struct setting settings[] = {
 	{ "kill_grace", SETTING_SECONDS, FIELD(kill_grace), "10", 0, 3600 },
 	{ "shutdown_grace", SETTING_SECONDS, FIELD(shutdown_grace), "30", 0, 86400 },
 	{ "lease_duration", SETTING_SECONDS, FIELD(lease_duration), "30", 3, 3600 },
-	{ "max_attempts", SETTING_INT, FIELD(max_attempts), "3", 1, 100 },
 };
 
 #define N_SETTINGS (sizeof(settings) / sizeof(settings[0]))

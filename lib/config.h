@@ -1,8 +1,8 @@
 /*
  * The configuration file shared by provisiond, its workers and
  * provisionctl: "key = value" lines, '#' comments, values optionally in
- * double quotes.  Every setting starts unset, is parsed, and then gets its
- * default, so a file only names what differs from the defaults.
+ * double quotes.  Every setting but "database" has a default, so a file
+ * only names what differs from the defaults.
  */
 #ifndef PROVISION_CONFIG_H
 #define PROVISION_CONFIG_H
@@ -20,7 +20,6 @@ struct config {
 	char *ssh_known_hosts;
 	char *worker_program;	/* path of provisiond-worker */
 	int worker_max_tasks;	/* tasks one worker process serves before it retires */
-	char *state_dir;
 	enum log_level log_level;
 	int claim_batch;	/* maximum tasks claimed by one query */
 	double timeout_noop;	/* seconds a task of each type may run */
@@ -30,7 +29,6 @@ struct config {
 	double kill_grace;	/* seconds between SIGTERM and SIGKILL of a worker */
 	double shutdown_grace;	/* seconds SIGTERM waits for running tasks */
 	double lease_duration;	/* seconds a claim lasts without renewal */
-	int max_attempts;	/* default for tasks inserted without one */
 };
 
 /*
