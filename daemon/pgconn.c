@@ -307,16 +307,18 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /*
  * Defaults that apply unless the configured connection string overrides
- * them: keepalives notice a half-open TCP connection within about a minute.
+ * them.  Keepalives notice a half-open TCP connection that is idle within
+ * about a minute; tcp_user_timeout does the same for one with unanswered
+ * data in flight, which keepalives do not cover.
  */
 static const char *const conn_keywords[] = {
 	"fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval",
-	"keepalives_count", "dbname", NULL,
+	"keepalives_count", "tcp_user_timeout", "dbname", NULL,
 };
 
 static void connect_start(struct pgconn *c)
 {
-	const char *values[] = { "provisiond", "1", "30", "10", "3", c->conninfo, NULL };
+	const char *values[] = { "provisiond", "1", "30", "10", "3", "60000", c->conninfo, NULL };
 
 	c->state = PGCONN_CONNECTING;
 	c->pg = PQconnectStartParams(conn_keywords, values, 1);

@@ -108,11 +108,14 @@
 	"SELECT (SELECT count(*) FROM log_rows), (SELECT count(*) FROM finished), " \
 	"       (SELECT count(*) FROM finished WHERE status = 'queued')"
 
-/* $1 daemon name, $2 lease seconds: heartbeat and lease renewal. */
+/*
+ * $1 daemon name, $2 lease seconds: heartbeat and lease renewal.  Returns
+ * the ids of the tasks this daemon still holds.
+ */
 #define SQL_RENEW \
 	"WITH beat AS (UPDATE provision.daemons SET heartbeat_at = now() WHERE name = $1) " \
 	"UPDATE provision.tasks SET lease_expires_at = now() + make_interval(secs => $2::float8) " \
-	"WHERE status = 'running' AND claimed_by = $1"
+	"WHERE status = 'running' AND claimed_by = $1 RETURNING id"
 
 /*
  * Recovers tasks whose lease expired because their daemon died or lost

@@ -319,6 +319,18 @@ static void recover_done(PGresult *res, void *arg)
 	}
 }
 
+/* Stops a worker whose task this daemon no longer holds in the database. */
+static void check_still_held(int64_t task_id, void *arg)
+{
+	PGresult *res = arg;
+
+	for (int i = 0; i < PQntuples(res); i++)
+		if (strtoll(PQgetvalue(res, i, 0), NULL, 10) == task_id)
+			return;
+	workers_abandon(task_id, "the lease was lost (the database was unreachable for longer "
+			"than lease_duration) and the task was recovered elsewhere");
+}
+
 static void renew_done(PGresult *res, void *arg)
 {
 	if (res == NULL || !result_ok(res)) {
@@ -326,6 +338,7 @@ static void renew_done(PGresult *res, void *arg)
 		log_query_failure("renewing leases", res);
 		return;
 	}
+	workers_foreach_task(check_still_held, res);
 	if (pgconn_query(q.conn, SQL_RECOVER_EXPIRED, 0, NULL, recover_done, NULL) != 0)
 		q.maintenance_inflight = false;
 }

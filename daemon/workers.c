@@ -85,6 +85,19 @@ static void send_signal(struct worker *w, int sig)
 			  strerror(errno));
 }
 
+/* Sends SIGTERM to the worker running a task, with SIGKILL after kill_grace. */
+static void stop_task(struct worker *w, const char *status, const char *error)
+{
+	w->stopping = true;
+	w->stop_status = status;
+	free(w->stop_error);
+	w->stop_error = error ? xstrdup(error) : NULL;
+	send_signal(w, SIGTERM);
+	ev_timer_stop(pool_loop, &w->deadline);
+	ev_timer_set(&w->deadline, pool_cfg->kill_grace, 0);
+	ev_timer_start(pool_loop, &w->deadline);
+}
+
 static void request_write_cb(struct ev_loop *loop, ev_io *watcher, int revents)
 {
 	struct worker *w = watcher->data;
@@ -271,12 +284,7 @@ static void deadline_cb(struct ev_loop *loop, ev_timer *timer, int revents)
 		snprintf(error, sizeof(error), "timed out after %gs (timeout_%s); the worker was stopped",
 			 config_task_timeout(pool_cfg, w->task_type), w->task_type);
 		log_error("task %lld: %s", (long long)w->task_id, error);
-		w->stopping = true;
-		w->stop_status = "failed";
-		w->stop_error = xstrdup(error);
-		send_signal(w, SIGTERM);
-		ev_timer_set(timer, pool_cfg->kill_grace, 0);
-		ev_timer_start(loop, timer);
+		stop_task(w, "failed", error);
 		return;
 	}
 	log_warning("worker pid %d ignored SIGTERM for %gs; sending SIGKILL", (int)w->pid,
@@ -467,13 +475,18 @@ void workers_cancel(int64_t task_id)
 	if (w == NULL || w->stopping)
 		return;
 	log_info("task %lld: cancel requested; stopping worker pid %d", (long long)task_id, (int)w->pid);
-	w->stopping = true;
-	w->stop_status = "cancelled";
-	w->stop_error = xstrdup("cancelled while running; the worker was stopped");
-	send_signal(w, SIGTERM);
-	ev_timer_stop(pool_loop, &w->deadline);
-	ev_timer_set(&w->deadline, pool_cfg->kill_grace, 0);
-	ev_timer_start(pool_loop, &w->deadline);
+	stop_task(w, "cancelled", "cancelled while running; the worker was stopped");
+}
+
+void workers_abandon(int64_t task_id, const char *reason)
+{
+	struct worker *w = find_task(task_id);
+
+	if (w == NULL)
+		return;
+	log_warning("task %lld: %s; stopping worker pid %d without recording an outcome",
+		    (long long)task_id, reason, (int)w->pid);
+	stop_task(w, NULL, NULL);
 }
 
 bool workers_has_task(int64_t task_id)
@@ -522,17 +535,8 @@ void workers_stop_all(void)
 
 		if (w == NULL || w->state == WORKER_DEAD)
 			continue;
-		if (w->task_id != 0) {
-			w->stopping = true;
-			w->stop_status = NULL;
-			free(w->stop_error);
-			w->stop_error = NULL;
-		}
 		retire(w, "the daemon is stopping");
-		send_signal(w, SIGTERM);
-		ev_timer_stop(pool_loop, &w->deadline);
-		ev_timer_set(&w->deadline, pool_cfg->kill_grace, 0);
-		ev_timer_start(pool_loop, &w->deadline);
+		stop_task(w, NULL, NULL);
 	}
 }
 

@@ -54,6 +54,13 @@ void workers_dispatch(int64_t task_id, const char *type, json_t *request);
 /* Asks the worker running TASK_ID to stop; the task ends as cancelled. */
 void workers_cancel(int64_t task_id);
 
+/*
+ * Stops the worker running TASK_ID without reporting an outcome, because
+ * the task is no longer this daemon's (its lease lapsed and another daemon
+ * took it over).
+ */
+void workers_abandon(int64_t task_id, const char *reason);
+
 /* Returns true if TASK_ID runs in this pool. */
 bool workers_has_task(int64_t task_id);
 
