@@ -239,6 +239,22 @@ static char *make_daemon_name(void)
 	return xasprintf("%s:%d", host, (int)getpid());
 }
 
+/* Logs the effective settings, one per line, with any database password masked. */
+static void log_config(const struct config *cfg)
+{
+	char *text = NULL, *line, *saveptr = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f == NULL)
+		return;
+	config_dump(cfg, f);
+	fclose(f);
+	for (line = strtok_r(text, "\n", &saveptr); line != NULL; line = strtok_r(NULL, "\n", &saveptr))
+		log_info("config: %s", line);
+	free(text);
+}
+
 static int run(void)
 {
 	struct workers_events wev = { .log = task_log_event, .done = task_done_event };
@@ -253,6 +269,7 @@ static int run(void)
 	log_notice("provisiond %s starting as %s (pid %d, uid %d)", PROVISIOND_VERSION, name,
 		   (int)getpid(), (int)getuid());
 	versions_log();
+	log_config(d.cfg);
 
 	workers_init(d.loop, d.cfg, &wev);
 	queue_init(d.loop, d.cfg, name, &qev);

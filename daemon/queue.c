@@ -197,8 +197,6 @@ void queue_add_outcome(const struct task_outcome *o)
 {
 	char id[32], when[32];
 
-	log_info("task %" PRId64 " finished: %s%s%s", o->task_id, o->status,
-		 o->error ? ": " : "", o->error ? o->error : "");
 	if (o->error != NULL)
 		queue_add_log(o->task_id, strcmp(o->status, "cancelled") == 0 ? "notice" : "error",
 			      o->error, o->finished_at);
@@ -235,7 +233,6 @@ static void dispatch_row(PGresult *res, int row)
 		queue_add_outcome(&o);
 		return;
 	}
-	log_info("task %" PRId64 " claimed: type %s", id, type);
 	workers_dispatch(id, type, request);
 	json_decref(request);
 }

@@ -39,6 +39,7 @@ struct worker {
 
 	int64_t task_id;	/* task being run, 0 when none */
 	char *task_type;
+	char *task_server;	/* "name (id N)" or "none", for log lines */
 	double task_started_at;
 	bool task_warned;	/* the task logged a warning */
 	bool stopping;		/* SIGTERM sent for timeout or cancel */
@@ -400,10 +401,17 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 	if (status != NULL && strcmp(status, "succeeded") == 0 && w->task_warned)
 		outcome.status = "warning";
 
+	if (status != NULL)
+		log_info("task %lld ended: %s after %.3fs (type %s, server %s)%s%s",
+			 (long long)w->task_id, outcome.status, ev_time() - w->task_started_at,
+			 w->task_type, w->task_server, error ? ": " : "", error ? error : "");
+
 	ev_timer_stop(pool_loop, &w->deadline);
 	w->task_id = 0;
 	free(w->task_type);
 	w->task_type = NULL;
+	free(w->task_server);
+	w->task_server = NULL;
 	free(w->stop_error);
 	w->stop_error = NULL;
 
@@ -419,6 +427,16 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 	/* A NULL status means the task was abandoned at shutdown and is released as a whole. */
 	if (outcome.status != NULL)
 		pool_events.done(&outcome, pool_events.arg);
+}
+
+static char *describe_server(const json_t *server)
+{
+	const char *name = json_string_value(json_object_get(server, "name"));
+
+	if (name == NULL)
+		return xstrdup("none");
+	return xasprintf("%s (id %lld)", name,
+			 (long long)json_integer_value(json_object_get(server, "id")));
 }
 
 void workers_dispatch(int64_t task_id, const char *type, json_t *request)
@@ -446,11 +464,16 @@ void workers_dispatch(int64_t task_id, const char *type, json_t *request)
 	w->state = WORKER_BUSY;
 	w->task_id = task_id;
 	w->task_type = xstrdup(type);
-	w->task_started_at = ev_now(pool_loop);
+	w->task_server = describe_server(json_object_get(request, "server"));
+	w->task_started_at = ev_time();
 	w->task_warned = false;
 	w->tasks_served++;
 	ev_timer_set(&w->deadline, config_task_timeout(pool_cfg, type), 0);
 	ev_timer_start(pool_loop, &w->deadline);
+
+	log_info("task %lld started: type %s, server %s, attempt %lld, worker pid %d",
+		 (long long)task_id, type, w->task_server,
+		 (long long)json_integer_value(json_object_get(request, "attempt")), (int)w->pid);
 
 	if (line == NULL) {
 		finish_task(w, "failed", "could not encode the task for the worker", NULL, false);
