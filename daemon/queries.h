@@ -74,8 +74,9 @@
 /*
  * Writes a batch: log rows ($1 task ids, $2 Unix times, $3 levels,
  * $4 messages, in order) and final statuses ($5 task ids, $6 statuses,
- * $7 errors, $8 result JSON, $9 Unix times, $10 transient flags) of tasks
- * held by daemon $11.  A transient failure with attempts left goes back to
+ * $7 errors, $8 result JSON, $9 Unix end times, $10 transient flags,
+ * $12 Unix start times or NULL) of tasks held by daemon $11.  A transient
+ * failure with attempts left goes back to
  * the queue with an exponential backoff (10s, 20s, 40s ... capped at one
  * hour).  Log rows of tasks deleted meanwhile are skipped.
  */
@@ -91,8 +92,9 @@
 	"), outcome AS ( " \
 	"  SELECT u.*, t.attempts < t.max_attempts AND u.transient AND u.status = 'failed' AS retry, " \
 	"         t.attempts " \
-	"  FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::boolean[]) " \
-	"       AS u(id, status, error, result, ts, transient) " \
+	"  FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::boolean[], " \
+	"              $12::float8[]) " \
+	"       AS u(id, status, error, result, ts, transient, began) " \
 	"  JOIN provision.tasks t ON t.id = u.id " \
 	"  WHERE t.status = 'running' AND t.claimed_by = $11 " \
 	"), finished AS ( " \
@@ -101,6 +103,7 @@
 	"    finished_at = CASE WHEN o.retry THEN NULL ELSE to_timestamp(o.ts) END, " \
 	"    run_after = CASE WHEN o.retry THEN now() + make_interval(secs => " \
 	"                  least(3600, 10 * power(2, o.attempts - 1))) ELSE t.run_after END, " \
+	"    started_at = coalesce(to_timestamp(o.began), t.started_at), " \
 	"    error = o.error, result = o.result::jsonb, claimed_by = NULL, lease_expires_at = NULL " \
 	"  FROM outcome o WHERE t.id = o.id " \
 	"  RETURNING t.id, t.status " \
@@ -154,6 +157,15 @@
 	") " \
 	"SELECT id FROM provision.tasks WHERE status = 'running' AND claimed_by = $1 " \
 	"  AND cancel_requested_at IS NOT NULL"
+
+/*
+ * $1 daemon name, $2 task ids: hands claimed tasks that never reached a
+ * worker back to the queue, without counting an attempt.
+ */
+#define SQL_UNCLAIM \
+	"UPDATE provision.tasks SET status = 'queued', attempts = attempts - 1, started_at = NULL, " \
+	"  claimed_by = NULL, lease_expires_at = NULL " \
+	"WHERE id = ANY($2::bigint[]) AND status = 'running' AND claimed_by = $1"
 
 /*
  * $1 daemon name, $2 reason: at shutdown, hands this daemon's running

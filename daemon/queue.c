@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include "backlog.h"
 #include "log.h"
 #include "migrations.h"
 #include "pgarray.h"
@@ -21,7 +22,7 @@
 /* Buffered rows of one batch write. */
 struct batch {
 	struct pgarray log_task, log_ts, log_level, log_message;
-	struct pgarray out_id, out_status, out_error, out_result, out_ts, out_transient;
+	struct pgarray out_id, out_status, out_error, out_result, out_ts, out_transient, out_began;
 };
 
 static struct {
@@ -66,6 +67,7 @@ static void batch_clear(struct batch *b)
 	pgarray_clear(&b->out_result);
 	pgarray_clear(&b->out_ts);
 	pgarray_clear(&b->out_transient);
+	pgarray_clear(&b->out_began);
 }
 
 static bool batch_empty(const struct batch *b)
@@ -86,6 +88,7 @@ static void batch_concat(struct batch *dst, struct batch *src)
 	pgarray_concat(&dst->out_result, &src->out_result);
 	pgarray_concat(&dst->out_ts, &src->out_ts);
 	pgarray_concat(&dst->out_transient, &src->out_transient);
+	pgarray_concat(&dst->out_began, &src->out_began);
 }
 
 static bool result_ok(PGresult *res)
@@ -139,7 +142,7 @@ static void flush_done(PGresult *res, void *arg)
 static void send_flush(void)
 {
 	struct batch *b = &q.inflight;
-	char *params[11];
+	char *params[12];
 
 	q.inflight = q.pending;
 	memset(&q.pending, 0, sizeof(q.pending));
@@ -155,14 +158,16 @@ static void send_flush(void)
 	params[8] = pgarray_literal(&b->out_ts);
 	params[9] = pgarray_literal(&b->out_transient);
 	params[10] = q.name;
+	params[11] = pgarray_literal(&b->out_began);
 
-	if (pgconn_query(q.conn, SQL_WRITE_BATCH, 11, (const char *const *)params, flush_done, NULL) == 0)
+	if (pgconn_query(q.conn, SQL_WRITE_BATCH, 12, (const char *const *)params, flush_done, NULL) == 0)
 		q.flush_inflight = true;
 	else
 		flush_done(NULL, NULL);
 
-	for (int i = 0; i < 10; i++)
-		free(params[i]);
+	for (int i = 0; i < 12; i++)
+		if (i != 10)
+			free(params[i]);
 }
 
 /* Copies MESSAGE, cut at MAX_LOG_MESSAGE bytes on a UTF-8 character boundary. */
@@ -195,7 +200,7 @@ void queue_add_log(int64_t task_id, const char *level, const char *message, doub
 
 void queue_add_outcome(const struct task_outcome *o)
 {
-	char id[32], when[32];
+	char id[32], when[32], began[32];
 
 	if (o->error != NULL)
 		queue_add_log(o->task_id, strcmp(o->status, "cancelled") == 0 ? "notice" : "error",
@@ -209,6 +214,8 @@ void queue_add_outcome(const struct task_outcome *o)
 	pgarray_add(&q.pending.out_result, o->result);
 	pgarray_add(&q.pending.out_ts, when);
 	pgarray_add(&q.pending.out_transient, o->transient ? "t" : "f");
+	snprintf(began, sizeof(began), "%.6f", o->started_at);
+	pgarray_add(&q.pending.out_began, o->started_at > 0 ? began : NULL);
 	q.claim_wanted = true;
 }
 
@@ -218,6 +225,30 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* ---- claiming ---- */
+
+/* Returns how many more tasks this daemon may claim now. */
+static int claim_capacity(void)
+{
+	int n = workers_free_slots() + q.cfg->prefetch - backlog_count();
+
+	if (n > q.cfg->claim_batch)
+		n = q.cfg->claim_batch;
+	return n > 0 ? n : 0;
+}
+
+/* Hands claimed tasks to free workers, oldest first. */
+static void dispatch_backlog(void)
+{
+	int64_t id;
+	char *type;
+	json_t *request;
+
+	while (workers_free_slots() > 0 && backlog_pop(&id, &type, &request)) {
+		workers_dispatch(id, type, request);
+		json_decref(request);
+		free(type);
+	}
+}
 
 static void dispatch_row(PGresult *res, int row)
 {
@@ -233,7 +264,7 @@ static void dispatch_row(PGresult *res, int row)
 		queue_add_outcome(&o);
 		return;
 	}
-	workers_dispatch(id, type, request);
+	backlog_push(id, type, request);
 	json_decref(request);
 }
 
@@ -262,7 +293,7 @@ static void claim_done(PGresult *res, void *arg)
 	 * A full batch may leave more due tasks; a partial one may have skipped
 	 * tasks of a server it just started, which are now excluded.
 	 */
-	if (rows > 0 && (rows == requested || workers_free_slots() > 0))
+	if (rows > 0 && (rows == requested || claim_capacity() > 0))
 		q.claim_wanted = true;
 }
 
@@ -287,8 +318,18 @@ static void cancels_done(PGresult *res, void *arg)
 		log_query_failure("checking cancellation requests", res);
 		return;
 	}
-	for (int i = 0; i < PQntuples(res); i++)
-		workers_cancel(strtoll(PQgetvalue(res, i, 0), NULL, 10));
+	for (int i = 0; i < PQntuples(res); i++) {
+		int64_t id = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+
+		if (backlog_remove(id)) {
+			struct task_outcome o = { .task_id = id, .status = "cancelled",
+				.error = "cancelled before it started", .finished_at = ev_time() };
+
+			queue_add_outcome(&o);
+			continue;
+		}
+		workers_cancel(id);
+	}
 }
 
 static void send_cancels(void)
@@ -316,16 +357,52 @@ static void recover_done(PGresult *res, void *arg)
 	}
 }
 
+static bool held_in(PGresult *res, int64_t task_id)
+{
+	for (int i = 0; i < PQntuples(res); i++)
+		if (strtoll(PQgetvalue(res, i, 0), NULL, 10) == task_id)
+			return true;
+	return false;
+}
+
 /* Stops a worker whose task this daemon no longer holds in the database. */
 static void check_still_held(int64_t task_id, void *arg)
 {
-	PGresult *res = arg;
-
-	for (int i = 0; i < PQntuples(res); i++)
-		if (strtoll(PQgetvalue(res, i, 0), NULL, 10) == task_id)
-			return;
+	if (held_in(arg, task_id))
+		return;
 	workers_abandon(task_id, "the lease was lost (the database was unreachable for longer "
 			"than lease_duration) and the task was recovered elsewhere");
+}
+
+struct lost_ids {
+	PGresult *res;
+	int64_t *ids;
+	int count;
+};
+
+static void collect_lost(int64_t task_id, void *arg)
+{
+	struct lost_ids *lost = arg;
+
+	if (!held_in(lost->res, task_id))
+		lost->ids[lost->count++] = task_id;
+}
+
+/* Drops claimed tasks that waited for a worker while their lease lapsed. */
+static void drop_lost_backlog(PGresult *res)
+{
+	struct lost_ids lost = { .res = res, .count = 0 };
+
+	if (backlog_count() == 0)
+		return;
+	lost.ids = xcalloc((size_t)backlog_count(), sizeof(int64_t));
+	backlog_foreach(collect_lost, &lost);
+	for (int i = 0; i < lost.count; i++) {
+		log_warning("task %" PRId64 ": the lease was lost before the task started; "
+			    "leaving it to the daemon that recovered it", lost.ids[i]);
+		backlog_remove(lost.ids[i]);
+	}
+	free(lost.ids);
 }
 
 static void renew_done(PGresult *res, void *arg)
@@ -336,6 +413,7 @@ static void renew_done(PGresult *res, void *arg)
 		return;
 	}
 	workers_foreach_task(check_still_held, res);
+	drop_lost_backlog(res);
 	if (pgconn_query(q.conn, SQL_RECOVER_EXPIRED, 0, NULL, recover_done, NULL) != 0)
 		q.maintenance_inflight = false;
 }
@@ -356,8 +434,10 @@ static void lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void run_pending(void)
 {
-	int slots;
+	int capacity;
 
+	if (!q.draining)
+		dispatch_backlog();
 	if (!q.ready)
 		return;
 	if (!batch_empty(&q.pending) && !q.flush_inflight && !ev_is_active(&q.retry_timer))
@@ -365,9 +445,9 @@ static void run_pending(void)
 	if (q.cancels_wanted && !q.cancels_inflight)
 		send_cancels();
 
-	slots = workers_free_slots();
-	if (q.claim_wanted && !q.claim_inflight && !q.draining && slots > 0)
-		send_claim(slots < q.cfg->claim_batch ? slots : q.cfg->claim_batch);
+	capacity = claim_capacity();
+	if (q.claim_wanted && !q.claim_inflight && !q.draining && capacity > 0)
+		send_claim(capacity);
 }
 
 static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -491,9 +571,51 @@ void queue_start(void)
 	pgconn_start(q.conn);
 }
 
+static void unclaim_done(PGresult *res, void *arg)
+{
+	if (res == NULL || !result_ok(res))
+		log_query_failure("handing unstarted tasks back to the queue", res);
+}
+
+static void add_id(int64_t task_id, void *arg)
+{
+	char id[32];
+
+	snprintf(id, sizeof(id), "%" PRId64, task_id);
+	pgarray_add(arg, id);
+}
+
+/* Hands tasks claimed ahead back to the queue; if that fails, their leases expire. */
+static void release_backlog(void)
+{
+	struct pgarray ids = { 0 };
+	int64_t id;
+	char *type, *literal;
+	json_t *request;
+	const char *params[2];
+
+	if (backlog_count() == 0)
+		return;
+	backlog_foreach(add_id, &ids);
+	literal = pgarray_literal(&ids);
+	params[0] = q.name;
+	params[1] = literal;
+	log_info("handing %d claimed but unstarted task(s) back to the queue", ids.count);
+	if (!q.ready || pgconn_query(q.conn, SQL_UNCLAIM, 2, params, unclaim_done, NULL) != 0)
+		log_warning("database unreachable; unstarted tasks return when their leases expire");
+
+	while (backlog_pop(&id, &type, &request)) {
+		json_decref(request);
+		free(type);
+	}
+	free(literal);
+	pgarray_clear(&ids);
+}
+
 void queue_drain(void)
 {
 	q.draining = true;
+	release_backlog();
 }
 
 bool queue_flushed(void)

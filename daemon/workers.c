@@ -40,7 +40,8 @@ struct worker {
 	int64_t task_id;	/* task being run, 0 when none */
 	char *task_type;
 	char *task_server;	/* "name (id N)" or "none", for log lines */
-	double task_started_at;
+	double task_started_at;	/* ev_time() at dispatch */
+	double task_began_at;	/* Unix time of the worker's "started" event, 0 before it */
 	bool task_warned;	/* the task logged a warning */
 	bool stopping;		/* SIGTERM sent for timeout or cancel */
 	const char *stop_status;	/* "failed" (timeout) or "cancelled" */
@@ -149,6 +150,7 @@ static void handle_event(struct worker *w, json_t *msg)
 		ts = now_unix();
 
 	if (strcmp(op, "started") == 0) {
+		w->task_began_at = ts;
 		log_debug("task %lld started in worker pid %d", (long long)id, (int)w->pid);
 	} else if (strcmp(op, "log") == 0) {
 		const char *level = json_string_value(json_object_get(msg, "level"));
@@ -395,6 +397,7 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 		.error = error,
 		.result = result,
 		.transient = transient,
+		.started_at = w->task_began_at,
 		.finished_at = now_unix(),
 	};
 
@@ -466,6 +469,7 @@ void workers_dispatch(int64_t task_id, const char *type, json_t *request)
 	w->task_type = xstrdup(type);
 	w->task_server = describe_server(json_object_get(request, "server"));
 	w->task_started_at = ev_time();
+	w->task_began_at = 0;
 	w->task_warned = false;
 	w->tasks_served++;
 	ev_timer_set(&w->deadline, config_task_timeout(pool_cfg, type), 0);

@@ -22,6 +22,7 @@ struct task_outcome {
 	const char *error;	/* NULL unless failed or cancelled */
 	const char *result;	/* JSON text or NULL */
 	bool transient;		/* the failure may go away on a retry */
+	double started_at;	/* Unix seconds when the worker began it, 0 if it never did */
 	double finished_at;	/* Unix seconds */
 };
 

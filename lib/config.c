@@ -47,6 +47,7 @@ static const struct setting settings[] = {
 	{ "worker_max_tasks", SETTING_INT, FIELD(worker_max_tasks), "1000", 1, 1000000000 },
 	{ "log_level", SETTING_LEVEL, FIELD(log_level), "info", 0, 0 },
 	{ "claim_batch", SETTING_INT, FIELD(claim_batch), "64", 1, 10000 },
+	{ "prefetch", SETTING_INT, FIELD(prefetch), "0", 0, 10000 },
 	{ "timeout_noop", SETTING_SECONDS, FIELD(timeout_noop), "300", 1, 604800 },
 	{ "timeout_verify", SETTING_SECONDS, FIELD(timeout_verify), "600", 1, 604800 },
 	{ "timeout_sync", SETTING_SECONDS, FIELD(timeout_sync), "3600", 1, 604800 },

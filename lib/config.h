@@ -22,6 +22,7 @@ struct config {
 	int worker_max_tasks;	/* tasks one worker process serves before it retires */
 	enum log_level log_level;
 	int claim_batch;	/* maximum tasks claimed by one query */
+	int prefetch;		/* tasks claimed ahead of free workers */
 	double timeout_noop;	/* seconds a task of each type may run */
 	double timeout_verify;
 	double timeout_sync;
