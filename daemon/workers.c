@@ -388,6 +388,8 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 		.transient = transient,
 		.finished_at = now_unix(),
 	};
+	/* ERROR may be this string, so it is freed only after the done event. */
+	char *stop_error = w->stop_error;
 
 	if (status != NULL && strcmp(status, "succeeded") == 0 && w->task_warned)
 		outcome.status = "warning";
@@ -396,7 +398,6 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 	w->task_id = 0;
 	free(w->task_type);
 	w->task_type = NULL;
-	free(w->stop_error);
 	w->stop_error = NULL;
 
 	if (w->state == WORKER_BUSY) {
@@ -411,6 +412,7 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 	/* A NULL status means the task was abandoned at shutdown and is released as a whole. */
 	if (outcome.status != NULL)
 		pool_events.done(&outcome, pool_events.arg);
+	free(stop_error);
 }
 
 void workers_dispatch(int64_t task_id, const char *type, json_t *request)
