@@ -41,7 +41,7 @@ die() {
 	exit 1
 }
 
-# Records a failed check; the test goes on and fails at test_done.  The
+# Records a failed check.  The test goes on and fails at test_done.  The
 # assertions below return 0 even when they fail, so that set -e does not end
 # the test at the first failed check.
 fail() {
@@ -116,13 +116,13 @@ psql_q() {
 	psql -qAtX -v ON_ERROR_STOP=1 "$@"
 }
 
-# Runs SQL and prints the result; the test stops if the statement fails.
+# Runs SQL and prints the result.  The test stops if the statement fails.
 sql() {
 	psql_q -c "$1" || die "SQL failed: $1"
 }
 
 # wait_for SQL EXPECTED TIMEOUT [WHAT]: polls SQL every 0.1 s until it prints
-# EXPECTED; stops the test with the last value seen after TIMEOUT seconds.
+# EXPECTED.  After TIMEOUT seconds it stops the test with the last value seen.
 wait_for() {
 	local query=$1 expected=$2 timeout=$3 what=${4:-$1}
 	local deadline last=""
@@ -155,7 +155,7 @@ as_pg_owner() {
 	fi
 }
 
-# Restarts the test cluster with a fast shutdown; connections are dropped.
+# Restarts the test cluster with a fast shutdown, which drops every connection.
 pg_restart() {
 	as_pg_owner "$(pg_bindir)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgresql.log" \
 		-m fast -w -t 60 restart >/dev/null || die "pg_ctl restart failed"
@@ -213,8 +213,17 @@ migrate() {
 		die "provisionctl migrate failed: $(cat "$TEST_DIR/migrate.out")"
 }
 
-# Ends the test: exit 1 if any check failed.
+# Ends the test: exit 1 if any check failed or a sanitizer reported an
+# error in any daemon or worker log (under ENABLE_SANITIZERS).
 test_done() {
+	local logfile
+
+	for logfile in "$TEST_DIR"/*.log; do
+		[ -f "$logfile" ] || continue
+		if grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$logfile"; then
+			fail "sanitizer report in $(basename "$logfile"): $(grep -m1 -E "Sanitizer|runtime error:" "$logfile")"
+		fi
+	done
 	if [ "$FAILURES" -gt 0 ]; then
 		log "$FAILURES check(s) failed"
 		exit 1
@@ -292,7 +301,7 @@ start_daemon_ready() {
 }
 
 # wait_daemon_exit NAME TIMEOUT: waits for the daemon to exit and sets
-# DAEMON_EXIT[NAME] to its exit status; returns 1 if it is still running.
+# DAEMON_EXIT[NAME] to its exit status.  Returns 1 if it is still running.
 wait_daemon_exit() {
 	local name=$1 timeout=$2 pid=${DAEMON_PID[$1]:-} i rc
 
@@ -310,8 +319,8 @@ wait_daemon_exit() {
 	return 1
 }
 
-# kill_daemon NAME SIGNAL TIMEOUT: sends SIGNAL and waits for the exit;
-# after TIMEOUT seconds it sends SIGKILL and returns 1.
+# kill_daemon NAME SIGNAL TIMEOUT: sends SIGNAL and waits for the exit.
+# After TIMEOUT seconds it sends SIGKILL and returns 1.
 kill_daemon() {
 	local name=$1 signal=$2 timeout=$3 pid=${DAEMON_PID[$1]:-}
 

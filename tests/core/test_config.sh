@@ -1,6 +1,6 @@
 #!/bin/bash
 # provisiond -t accepts a valid file and rejects invalid ones with the line
-# and key; the daemon refuses a database without the current schema.
+# and key.  The daemon exits on a database without the current schema.
 . "$(dirname "$0")/../lib.sh"
 
 test_setup

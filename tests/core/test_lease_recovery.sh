@@ -1,5 +1,5 @@
 #!/bin/bash
-# A daemon killed with SIGKILL mid-task stops renewing its lease; a second
+# A daemon killed with SIGKILL mid-task stops renewing its lease.  A second
 # daemon re-queues the task once the lease has expired and runs it.
 . "$(dirname "$0")/../lib.sh"
 

@@ -1,12 +1,12 @@
 #!/bin/bash
-# Tasks start by priority, then by run_after and id; a task does not start
+# Tasks start by priority, then by run_after and id.  A task does not start
 # before its run_after and does start soon after it.
 . "$(dirname "$0")/../lib.sh"
 
 test_setup migrate
 write_config d1 "workers = 1" >/dev/null
 
-# Inserted while no daemon runs, so that the daemon sees them all at once.
+# Inserted while no daemon runs, so that its first claim reads them all.
 a=$(enqueue noop '{"sleep_ms": 50}' priority=0)
 b=$(enqueue noop '{"sleep_ms": 50}' priority=10)
 c=$(enqueue noop '{"sleep_ms": 50}' priority=5)

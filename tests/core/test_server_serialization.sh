@@ -34,7 +34,7 @@ assert_ge "$(sql "SELECT count(*) FROM provision.tasks t JOIN provision.tasks u
 	ON t.server_id IS NULL AND t.id <> u.id
 	WHERE tstzrange(t.started_at, t.finished_at) && tstzrange(u.started_at, u.finished_at)")" 1 \
 	"tasks overlapping a task without a server"
-# Serial execution would take 11 x 0.4 s; three servers in parallel about 1.2 s.
+# Serial execution would take 11 x 0.4 s, and three servers in parallel about 1.2 s.
 assert_le "$(sql "SELECT extract(epoch FROM max(finished_at) - min(started_at)) FROM provision.tasks")" 3.5 \
 	"seconds from the first start to the last finish"
 stop_daemon d1

@@ -1,5 +1,5 @@
 #!/bin/bash
-# SIGTERM lets a short task finish; after shutdown_grace a long task is
+# SIGTERM lets a short task finish.  After shutdown_grace a long task is
 # stopped and handed back to the queue, and the next daemon finishes it.
 . "$(dirname "$0")/../lib.sh"
 
@@ -42,6 +42,14 @@ assert_eq "$(worker_pids_of d2 2>/dev/null)" "" "worker processes left by daemon
 start_daemon_ready d3 "$TEST_DIR/d2.conf"
 wait_for "SELECT status FROM provision.tasks WHERE id = $long" succeeded 20 "task $long to succeed in daemon d3"
 assert_eq "$(task_field "$long" attempts)" 2 "attempts of task $long after daemon d3 ran it"
-stop_daemon d3
+
+# ---- a long task with no attempts left fails instead ----
+last=$(enqueue noop '{"sleep_ms": 6000}' max_attempts=1)
+wait_for "SELECT status FROM provision.tasks WHERE id = $last" running 20 "task $last to start"
+kill -TERM "$(daemon_pid d3)"
+wait_daemon_exit d3 10 || die "daemon d3 still runs 10 s after SIGTERM with shutdown_grace = 1"
+assert_eq "${DAEMON_EXIT[d3]}" 0 "exit status of daemon d3"
+assert_eq "$(task_field "$last" status)" failed "status of task $last (max_attempts = 1) after the shutdown"
+assert_contains "$(task_field "$last" "coalesce(error, '')")" "no attempts left" "error of task $last"
 
 test_done

@@ -1,6 +1,7 @@
 #!/bin/bash
-# A task that reports a failure, and a worker killed with SIGKILL mid-task,
-# both end failed with the reason in error and in the log; the next task runs.
+# A task that reports a failure and a worker killed with SIGKILL mid-task
+# both end failed, with the reason in error and in the log.  The next task
+# still runs.
 . "$(dirname "$0")/../lib.sh"
 
 test_setup migrate

@@ -23,6 +23,13 @@ assert_eq "$(task_field "$id" "result->>'log'")" 20 "result.log of task $id"
 assert_eq "$(sql "SELECT count(*) FROM provision.task_log WHERE task_id = $id AND level <> 'info'")" 0 \
 	"log rows of task $id above level info"
 
+# A task that logs a warning ends with status warning.
+warned=$(enqueue noop '{"warn": true}')
+wait_for "SELECT status FROM provision.tasks WHERE id = $warned" warning 20 "task $warned to end with a warning"
+assert_eq "$(sql "SELECT level || ': ' || message FROM provision.task_log WHERE task_id = $warned ORDER BY id DESC LIMIT 1")" \
+	"warning: noop warning requested by args.warn" "last log row of task $warned"
+assert_eq "$(task_field "$warned" "error IS NULL")" t "task $warned has no error"
+
 # The daemon registered itself and marks itself stopped at exit.
 assert_eq "$(sql "SELECT count(*) FROM provision.daemons WHERE pid = $(daemon_pid d1)")" 1 \
 	"provision.daemons rows of daemon d1"
