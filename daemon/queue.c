@@ -126,8 +126,11 @@ static void flush_done(PGresult *res, void *arg)
 		batch_concat(&q.inflight, &q.pending);
 		q.pending = q.inflight;
 		memset(&q.inflight, 0, sizeof(q.inflight));
-		if (res != NULL)
+		if (res != NULL) {
+			/* A one-shot libev timer must be set again before each restart. */
+			ev_timer_set(&q.retry_timer, 1.0, 0);
 			ev_timer_start(q.loop, &q.retry_timer);
+		}
 		return;
 	}
 

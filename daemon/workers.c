@@ -400,6 +400,8 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 		.started_at = w->task_began_at,
 		.finished_at = now_unix(),
 	};
+	/* ERROR may be this string, so it is freed only after the done event. */
+	char *stop_error = w->stop_error;
 
 	if (status != NULL && strcmp(status, "succeeded") == 0 && w->task_warned)
 		outcome.status = "warning";
@@ -415,7 +417,6 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 	w->task_type = NULL;
 	free(w->task_server);
 	w->task_server = NULL;
-	free(w->stop_error);
 	w->stop_error = NULL;
 
 	if (w->state == WORKER_BUSY) {
@@ -430,6 +431,7 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 	/* A NULL status means the task was abandoned at shutdown and is released as a whole. */
 	if (outcome.status != NULL)
 		pool_events.done(&outcome, pool_events.arg);
+	free(stop_error);
 }
 
 static char *describe_server(const json_t *server)

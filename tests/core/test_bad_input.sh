@@ -1,0 +1,50 @@
+#!/bin/bash
+# Invalid tasks fail with an error that names the field at fault, and a
+# valid task after them still succeeds.
+. "$(dirname "$0")/../lib.sh"
+
+test_setup migrate
+write_config d1 "workers = 2" >/dev/null
+start_daemon_ready d1
+
+# Each case: type, args, the text the error must contain.
+cases=(
+	"frobnicate|{}|type \"frobnicate\" is not a task type"
+	"verify|{}|server_id is missing"
+	"noop|[1, 2]|args must be a JSON object"
+	"noop|\"text\"|args must be a JSON object"
+	"noop|42|args must be a JSON object"
+	"noop|{\"sleep_ms\": \"x\"}|args.sleep_ms"
+	"noop|{\"warn\": 1}|args.warn"
+	"noop|{\"log\": -1}|args.log"
+	"noop|{\"bogus\": true}|args.bogus"
+)
+ids=()
+for entry in "${cases[@]}"; do
+	IFS='|' read -r type args _ <<<"$entry"
+	ids+=("$(enqueue "$type" "$args")")
+done
+good=$(enqueue noop '{"log": 1}')
+
+wait_for "SELECT count(*) FROM provision.tasks WHERE status IN ('queued', 'running')" 0 20 "every task to finish"
+
+for i in "${!cases[@]}"; do
+	IFS='|' read -r type args needle <<<"${cases[$i]}"
+	id=${ids[$i]}
+	what="task $id (type $type, args $args)"
+	assert_eq "$(task_field "$id" status)" failed "status of $what"
+	assert_contains "$(task_field "$id" "coalesce(error, '')")" "$needle" "error of $what"
+	assert_eq "$(task_field "$id" attempts)" 1 "attempts of $what (invalid input is not retried)"
+	assert_contains "$(sql "SELECT string_agg(level || ': ' || message, E'\n' ORDER BY id)
+		FROM provision.task_log WHERE task_id = $id")" "error: " "log of $what"
+	assert_contains "$(sql "SELECT coalesce(string_agg(message, E'\n'), '') FROM provision.task_log
+		WHERE task_id = $id AND level = 'error'")" "$needle" "error log row of $what"
+done
+assert_contains "$(task_field "${ids[3]}" error)" "a string" "error of the task whose args are a string"
+assert_contains "$(task_field "${ids[2]}" error)" "an array" "error of the task whose args are an array"
+
+assert_eq "$(task_field "$good" status)" succeeded "status of the valid task $good after the invalid ones"
+assert_eq "$(daemon_running d1 && echo yes)" yes "daemon d1 still runs"
+stop_daemon d1
+
+test_done
