@@ -338,7 +338,7 @@ enum known_hosts_status known_hosts_check(const struct known_hosts *kh, const ch
 	return KNOWN_HOSTS_UNKNOWN;
 }
 
-/* Returns true if the file holds a key of type MASK for NAME, by checking a key that cannot match. */
+/* Returns true if the file contains a key of type MASK for NAME, found by checking a key that cannot match. */
 static bool has_key_type(const struct known_hosts *kh, const char *name, int mask)
 {
 	static const char impossible_key[] = "-";

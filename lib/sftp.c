@@ -17,7 +17,7 @@
 /* Bytes handed to libssh2_sftp_write at a time; libssh2 pipelines the packets within it. */
 #define PUT_CHUNK (256 * 1024)
 
-/* Longest name or link target read back; Linux allows 4095-byte paths. */
+/* Maximum name or link target length read back; Linux allows 4095-byte paths. */
 #define NAME_BUFFER 4096
 
 /*
@@ -375,7 +375,7 @@ int sftp_set_times(struct sftp_session *s, const char *path, unsigned long atime
 /*
  * libssh2 1.10 reads the status of a SYMLINK reply from the wrong offset
  * (it reports the request id), so any symlink after the first request of
- * a session "fails" with a random status.  Reading the link back tells
+ * a session "fails" with a random status.  Reading the link back shows
  * whether it was created.  A link that already pointed to TARGET also
  * counts as success.
  */

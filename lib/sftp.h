@@ -4,7 +4,7 @@
  *
  * Every function waits at most the connection's SFTP timeout per request
  * and returns 0 on success or -1 with *err filled (step "sftp").  When the
- * server answered with an SFTP status, err->sftp_status holds it, so a
+ * server replied with an SFTP status, err->sftp_status contains it, so a
  * caller can tell "not found" (sftp_error_is_not_found) from real errors.
  * Paths are byte strings passed to the server as they are; names with
  * spaces, newlines, quotes or bytes that are not UTF-8 work, and appear
@@ -34,7 +34,7 @@
 
 struct sftp_session;
 
-/* File attributes; a has_ flag says whether the server sent that group. */
+/* File attributes; each has_ flag is true when the server sent that group. */
 struct sftp_attrs {
 	bool has_size;
 	bool has_ids;
@@ -90,10 +90,10 @@ int sftp_readdir(struct sftp_session *s, const char *path, struct sftp_dirent **
 void sftp_dirents_free(struct sftp_dirent *ents, size_t count);
 
 /*
- * Writes LEN bytes of DATA to PATH atomically: the data goes to a new
- * temporary file in the same directory, gets its mode and times, is
- * closed (close errors count), and is then renamed over PATH, so readers
- * see either the old or the complete new file.  An existing directory at
+ * Writes LEN bytes of DATA to PATH atomically.  The data goes to a new
+ * temporary file in the same directory, which gets its mode and times and
+ * is closed (close errors count).  Then it is renamed over PATH, so
+ * readers see either the old or the complete new file.  An existing directory at
  * PATH is an error.
  *
  * The rename: SFTP version 3 cannot replace an existing file, and libssh2

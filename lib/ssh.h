@@ -5,7 +5,7 @@
  * that this module owns.  The socket and libssh2 both run non-blocking, and
  * every step waits in poll() against its own deadline (struct
  * ssh_timeouts), so a server that accepts a connection and then never
- * answers costs at most that step's timeout.  A worker runs one task at a
+ * replies costs at most that step's timeout.  A worker runs one task at a
  * time, so blocking the worker in poll() is intended; nothing here is
  * thread-safe, and one connection must stay in one thread.
  *
@@ -135,7 +135,7 @@ struct ssh_cmd_result {
  * Sets the output limits of later ssh_run calls on CONN: MAX_OUTPUT bytes
  * of lines in total per command (0 = no limit), MAX_LINE bytes per line
  * (at least 64).  Longer lines are cut and marked; output past the total
- * is counted and discarded, and a notice line says so.
+ * is counted and discarded, and a notice line reports it.
  */
 void ssh_set_output_limits(struct ssh_conn *conn, size_t max_output, size_t max_line);
 

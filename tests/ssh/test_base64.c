@@ -34,11 +34,13 @@ int main(void)
 		CHECK(strcmp(encoded, vectors[i].unpadded) == 0, "unpadded \"%s\": got %s", plain, encoded);
 
 		n = base64_decode(vectors[i].padded, strlen(vectors[i].padded), decoded);
-		CHECK(n == (ssize_t)strlen(plain) && memcmp(decoded, plain, (size_t)n) == 0,
-		      "decoding %s gave %zd bytes", vectors[i].padded, n);
+		CHECK(n == (ssize_t)strlen(plain), "decoding %s gave %zd bytes", vectors[i].padded, n);
+		CHECK(n < 0 || memcmp(decoded, plain, (size_t)n) == 0, "decoding %s gave other bytes",
+		      vectors[i].padded);
 		n = base64_decode(vectors[i].unpadded, strlen(vectors[i].unpadded), decoded);
-		CHECK(n == (ssize_t)strlen(plain) && memcmp(decoded, plain, (size_t)n) == 0,
-		      "decoding %s gave %zd bytes", vectors[i].unpadded, n);
+		CHECK(n == (ssize_t)strlen(plain), "decoding %s gave %zd bytes", vectors[i].unpadded, n);
+		CHECK(n < 0 || memcmp(decoded, plain, (size_t)n) == 0, "decoding %s gave other bytes",
+		      vectors[i].unpadded);
 	}
 
 	{

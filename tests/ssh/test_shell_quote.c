@@ -122,8 +122,9 @@ static void test_round_trip(const char *shell)
 		size_t len;
 		char *out = round_trip(shell, dir, hostile[i], &len);
 
-		CHECK(len == strlen(hostile[i]) && memcmp(out, hostile[i], len) == 0,
-		      "%s printed \"%s\" for value \"%s\"", shell, out, hostile[i]);
+		CHECK(len == strlen(hostile[i]), "%s printed %zu bytes for value \"%s\"", shell, len, hostile[i]);
+		CHECK(memcmp(out, hostile[i], len) == 0, "%s printed \"%s\" for value \"%s\"", shell, out,
+		      hostile[i]);
 		free(out);
 	}
 

@@ -335,8 +335,8 @@ static void login_with(const char *key_var)
 	c = connect_ok(env(key_var), NULL);
 	run_ok(c, "echo hello", &o, &res);
 	CHECK(strcmp(o.stdout_text, "hello\n") == 0, "stdout was \"%s\"", o.stdout_text);
-	CHECK(res.exit_status == 0 && res.signal[0] == '\0', "exit status %d, signal \"%s\"", res.exit_status,
-	      res.signal);
+	CHECK(res.exit_status == 0, "exit status %d", res.exit_status);
+	CHECK(res.signal[0] == '\0', "signal \"%s\"", res.signal);
 	ssh_close(c);
 }
 
@@ -490,7 +490,8 @@ static void case_hashed_known_hosts(void)
 	first = f != NULL ? fgets(line, sizeof(line), f) : NULL;
 	if (f != NULL)
 		fclose(f);
-	CHECK(first != NULL && strncmp(first, "|1|", 3) == 0, "known_hosts is not hashed: %s", first ? first : "");
+	CHECK(first != NULL, "hashed known_hosts is empty");
+	CHECK(first == NULL || strncmp(first, "|1|", 3) == 0, "known_hosts is not hashed: %s", first);
 
 	c = connect_ok(env("SSHD_KEY_ED25519"), known_hosts);
 	ssh_close(c);
@@ -821,7 +822,7 @@ static void case_silent_listener(void)
 	int port, fd = listen_loopback(&port);
 	double start = now();
 
-	/* The kernel completes the TCP handshake; nobody ever accepts or writes. */
+	/* The kernel completes the TCP handshake, but the test never accepts or writes. */
 	CHECK(connect_port(port, 1.5, &err) == NULL, "connect to a silent listener succeeded");
 	CHECK(now() - start < 5, "took %.1f s with a 1.5 s handshake timeout", now() - start);
 	CHECK(err.step == SSH_STEP_HANDSHAKE, "step %s: %s", ssh_step_name(err.step), err.message);
@@ -925,10 +926,12 @@ static void case_sftp_round_trip(void)
 		CHECK(sftp_put_buffer(s, path, content, len, &opt, &err) == 0, "put #%zu: %s", i, err.message);
 		CHECK(sftp_get_buffer(s, path, 1 << 20, &back, &back_len, &err) == 0, "get #%zu: %s", i,
 		      err.message);
-		CHECK(back_len == len && back != NULL && memcmp(back, content, len) == 0,
-		      "name #%zu: read back %zu bytes, wrote %zu", i, back_len, len);
+		CHECK(back_len == len, "name #%zu: read back %zu bytes, wrote %zu", i, back_len, len);
+		CHECK(back_len != len || memcmp(back, content, len) == 0, "name #%zu: content differs", i);
 		/* The server is this machine, so the exact name must exist locally. */
-		CHECK(stat(path, &st) == 0 && (size_t)st.st_size == len, "name #%zu is not on disk as written", i);
+		CHECK(stat(path, &st) == 0, "name #%zu is not on disk under its exact name", i);
+		CHECK((size_t)st.st_size == len, "name #%zu has %lld bytes on disk, wrote %zu", i,
+		      (long long)st.st_size, len);
 		free(back);
 		free(path);
 	}
@@ -977,22 +980,26 @@ static void case_sftp_tree_ops(void)
 
 	CHECK(sftp_mkdir_p(s, deep, 0755, &err) == 0, "mkdir -p: %s", err.message);
 	CHECK(sftp_mkdir_p(s, deep, 0755, &err) == 0, "mkdir -p of an existing tree: %s", err.message);
-	CHECK(sftp_stat(s, deep, &attrs, &err) == 0 && sftp_attrs_is_dir(&attrs), "a/b/c is not a directory");
+	CHECK(sftp_stat(s, deep, &attrs, &err) == 0, "stat a/b/c: %s", err.message);
+	CHECK(sftp_attrs_is_dir(&attrs), "a/b/c is not a directory (mode %lo)", attrs.mode);
 
 	CHECK(sftp_put_buffer(s, file, "x", 1, &opt, &err) == 0, "put: %s", err.message);
 	CHECK(sftp_mkdir_p(s, blocked, 0755, &err) != 0, "mkdir -p below a file succeeded");
 
 	CHECK(sftp_chmod(s, file, 0600, &err) == 0, "chmod: %s", err.message);
-	CHECK(sftp_stat(s, file, &attrs, &err) == 0 && (attrs.mode & 07777) == 0600, "mode %lo after chmod 600",
-	      attrs.mode & 07777);
+	CHECK(sftp_stat(s, file, &attrs, &err) == 0, "stat: %s", err.message);
+	CHECK((attrs.mode & 07777) == 0600, "mode %lo after chmod 600", attrs.mode & 07777);
 	CHECK(sftp_set_times(s, file, 1000000000, 1234567890, &err) == 0, "set times: %s", err.message);
-	CHECK(sftp_stat(s, file, &attrs, &err) == 0 && attrs.mtime == 1234567890, "mtime %lu", attrs.mtime);
+	CHECK(sftp_stat(s, file, &attrs, &err) == 0, "stat: %s", err.message);
+	CHECK(attrs.mtime == 1234567890, "mtime %lu, expected 1234567890", attrs.mtime);
 
 	CHECK(sftp_symlink(s, "file", link, &err) == 0, "symlink: %s", err.message);
-	CHECK(sftp_readlink(s, link, &target, &err) == 0 && strcmp(target, "file") == 0, "readlink gave %s",
-	      target ? target : "(error)");
-	CHECK(sftp_lstat(s, link, &attrs, &err) == 0 && sftp_attrs_is_symlink(&attrs), "lstat of the link");
-	CHECK(sftp_stat(s, link, &attrs, &err) == 0 && sftp_attrs_is_file(&attrs), "stat through the link");
+	CHECK(sftp_readlink(s, link, &target, &err) == 0, "readlink: %s", err.message);
+	CHECK(target != NULL && strcmp(target, "file") == 0, "readlink gave %s", target ? target : "(null)");
+	CHECK(sftp_lstat(s, link, &attrs, &err) == 0, "lstat of the link: %s", err.message);
+	CHECK(sftp_attrs_is_symlink(&attrs), "lstat of the link gave mode %lo", attrs.mode);
+	CHECK(sftp_stat(s, link, &attrs, &err) == 0, "stat through the link: %s", err.message);
+	CHECK(sftp_attrs_is_file(&attrs), "stat through the link gave mode %lo", attrs.mode);
 
 	{
 		char *dir_a = remote_path(root, "a");
@@ -1005,8 +1012,9 @@ static void case_sftp_tree_ops(void)
 			saw_link |= strcmp(ents[i].name, "link") == 0 && sftp_attrs_is_symlink(&ents[i].attrs);
 		}
 		CHECK(n == 3, "readdir of a/ listed %zu entries", n);
-		CHECK(saw_dir && saw_file && saw_link, "readdir types: dir %d file %d link %d", saw_dir, saw_file,
-		      saw_link);
+		CHECK(saw_dir, "readdir did not list b as a directory");
+		CHECK(saw_file, "readdir did not list file as a regular file");
+		CHECK(saw_link, "readdir did not list link as a symlink");
 		if (n > 0)
 			sftp_dirents_free(ents, n);
 
@@ -1017,7 +1025,8 @@ static void case_sftp_tree_ops(void)
 	CHECK(sftp_unlink(s, link, &err) == 0, "unlink link: %s", err.message);
 	CHECK(sftp_unlink(s, file, &err) == 0, "unlink file: %s", err.message);
 	CHECK(sftp_rmdir(s, deep, &err) == 0, "rmdir: %s", err.message);
-	CHECK(sftp_stat(s, deep, &attrs, &err) != 0 && sftp_error_is_not_found(&err), "a/b/c still exists");
+	CHECK(sftp_stat(s, deep, &attrs, &err) != 0, "a/b/c still exists after rmdir");
+	CHECK(sftp_error_is_not_found(&err), "stat after rmdir: %s", err.message);
 
 	free(target);
 	free(root);
@@ -1060,8 +1069,8 @@ static void case_sftp_replace_existing(void)
 	CHECK(sftp_put_buffer(s, file, "old\n", 4, &opt, &err) == 0, "first put: %s", err.message);
 	CHECK(sftp_put_buffer(s, file, "new content\n", 12, &opt, &err) == 0, "replacing put: %s", err.message);
 	CHECK(sftp_get_buffer(s, file, 1024, &back, &len, &err) == 0, "get: %s", err.message);
-	CHECK(len == 12 && memcmp(back, "new content\n", 12) == 0, "content after replace: %.*s", (int)len,
-	      back ? back : "");
+	CHECK(len == 12, "%zu bytes after replace, expected 12", len);
+	CHECK(len != 12 || memcmp(back, "new content\n", 12) == 0, "content after replace: %.*s", (int)len, back);
 	CHECK(sftp_stat(s, file, &attrs, &err) == 0, "stat: %s", err.message);
 	CHECK((attrs.mode & 07777) == 0640, "mode %lo, expected 640 regardless of umask", attrs.mode & 07777);
 	CHECK(attrs.mtime == 1500000000, "mtime %lu, expected 1500000000", attrs.mtime);
@@ -1069,7 +1078,8 @@ static void case_sftp_replace_existing(void)
 
 	CHECK(sftp_symlink(s, "settings.php", link, &err) == 0, "symlink: %s", err.message);
 	CHECK(sftp_put_buffer(s, link, "over link\n", 10, &opt, &err) == 0, "put over a symlink: %s", err.message);
-	CHECK(sftp_lstat(s, link, &attrs, &err) == 0 && sftp_attrs_is_file(&attrs), "link was not replaced");
+	CHECK(sftp_lstat(s, link, &attrs, &err) == 0, "lstat: %s", err.message);
+	CHECK(sftp_attrs_is_file(&attrs), "the symlink was not replaced by a file (mode %lo)", attrs.mode);
 
 	{
 		char *sub = remote_path(root, "subdir");

@@ -62,7 +62,8 @@ static void test_cut_at_boundary(void)
 	CHECK(strcmp(out, "abcde") == 0, "UTF-8 cut: got \"%s\"", out);
 
 	consumed = text_sanitize("abc", 3, out, 1);
-	CHECK(consumed == 0 && out[0] == '\0', "size 1: consumed %zu, out \"%s\"", consumed, out);
+	CHECK(consumed == 0, "size 1: consumed %zu, expected 0", consumed);
+	CHECK(out[0] == '\0', "size 1: output \"%s\", expected empty", out);
 }
 
 static void test_dup_handles_worst_case(void)
