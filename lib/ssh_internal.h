@@ -1,0 +1,55 @@
+/*
+ * Definitions shared by the SSH modules (ssh.c, ssh_run.c, sftp.c) and
+ * not part of their contract with callers.
+ */
+#ifndef PROVISION_SSH_INTERNAL_H
+#define PROVISION_SSH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libssh2.h>
+
+#include "ssh.h"
+
+struct ssh_conn {
+	char *server_name;
+	char *hostname;
+	int port;
+	char *user;
+	char *private_key;
+	char *known_hosts;
+	struct ssh_timeouts timeouts;
+
+	int fd;
+	LIBSSH2_SESSION *session;
+	bool handshake_done;
+
+	size_t max_output;
+	size_t max_line;
+};
+
+/* Returns CLOCK_MONOTONIC in seconds. */
+double ssh_now(void);
+
+/*
+ * Waits until the socket is ready in the directions libssh2 last blocked
+ * on, or until DEADLINE (ssh_now() seconds).  Returns 0 when ready, or -1
+ * with errno ETIMEDOUT at the deadline or another errno from poll().
+ */
+int ssh_wait_socket(struct ssh_conn *conn, double deadline);
+
+/*
+ * Fills ERR with "server NAME (USER@HOST:PORT): STEP: " followed by the
+ * formatted text.
+ */
+void ssh_error_set(struct ssh_error *err, const struct ssh_conn *conn, enum ssh_step step,
+		   bool transient, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Returns libssh2's text for the session's last error, or "no error text". */
+const char *ssh_last_error_text(const struct ssh_conn *conn);
+
+/* Returns true for libssh2 errors that mean the connection itself broke. */
+bool ssh_error_is_transport(int rc);
+
+#endif
