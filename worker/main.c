@@ -17,10 +17,19 @@
 #include "task.h"
 #include "tasks.h"
 
+/* The task types this worker implements. */
+static const struct {
+	const char *type;
+	task_fn run;
+} implementations[] = {
+	{ "noop", task_noop },
+};
+
 task_fn task_lookup(const char *type)
 {
-	if (strcmp(type, "noop") == 0)
-		return task_noop;
+	for (size_t i = 0; i < sizeof(implementations) / sizeof(implementations[0]); i++)
+		if (strcmp(type, implementations[i].type) == 0)
+			return implementations[i].run;
 	return NULL;
 }
 
