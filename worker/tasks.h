@@ -22,7 +22,7 @@ struct task_ctx {
 	const json_t *settings;		/* base_dir, ssh_private_key, ssh_known_hosts */
 
 	json_t *result;			/* set by the task, owned by the context */
-	char error[1024];		/* one line: why the task failed */
+	char error[2048];		/* one line: why the task failed */
 	bool transient;			/* a retry may succeed */
 };
 
