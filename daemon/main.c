@@ -23,6 +23,9 @@
 #include "workers.h"
 #include "xalloc.h"
 
+/* Seconds a stopping daemon waits for the database, after kill_grace, before it gives up on writes. */
+#define FLUSH_WAIT 20.0
+
 enum daemon_state {
 	STATE_RUNNING,
 	STATE_DRAINING,		/* SIGTERM: no new claims, running tasks may finish */
@@ -41,6 +44,7 @@ static struct {
 	ev_signal sigterm, sigint, sighup;
 	ev_timer shutdown_check;	/* watches the drain and the stop */
 	ev_timer shutdown_deadline;	/* end of shutdown_grace */
+	ev_timer flush_deadline;	/* end of waiting for the database at shutdown */
 	ev_timer status_timer;
 	double stats_logged_at;
 } d;
@@ -119,6 +123,8 @@ static void stop_workers(const char *why)
 	int running = workers_running();
 
 	d.state = STATE_STOPPING;
+	ev_timer_set(&d.flush_deadline, d.cfg->kill_grace + FLUSH_WAIT, 0);
+	ev_timer_start(d.loop, &d.flush_deadline);
 	if (running > 0)
 		log_warning("%s; stopping %d running task(s), which go back to the queue", why, running);
 	workers_stop_all();
@@ -132,8 +138,18 @@ static void shutdown_check_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (d.state == STATE_STOPPING && workers_alive() == 0 && queue_flushed()) {
 		d.state = STATE_RELEASING;
 		ev_timer_stop(loop, &d.shutdown_deadline);
+		ev_timer_stop(loop, &d.flush_deadline);
 		queue_release("the daemon stopped before the task finished", released, NULL);
 	}
+}
+
+static void flush_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	if (d.state != STATE_STOPPING || queue_flushed())
+		return;
+	log_error("the database did not take the last writes within %gs of stopping the workers",
+		  d.cfg->kill_grace + FLUSH_WAIT);
+	queue_discard_unwritten();
 }
 
 static void shutdown_deadline_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -226,6 +242,7 @@ static void start_watchers(void)
 
 	ev_timer_init(&d.shutdown_check, shutdown_check_cb, 0.05, 0.05);
 	ev_init(&d.shutdown_deadline, shutdown_deadline_cb);
+	ev_init(&d.flush_deadline, flush_deadline_cb);
 	ev_timer_init(&d.status_timer, status_cb, 5, 5);
 	ev_timer_start(d.loop, &d.status_timer);
 }

@@ -65,3 +65,11 @@ void pgarray_clear(struct pgarray *a)
 	free(a->buf);
 	memset(a, 0, sizeof(*a));
 }
+
+int pgarray_clear_count(struct pgarray *a)
+{
+	int count = a->count;
+
+	pgarray_clear(a);
+	return count;
+}

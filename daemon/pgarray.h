@@ -26,4 +26,7 @@ char *pgarray_literal(const struct pgarray *a);
 
 void pgarray_clear(struct pgarray *a);
 
+/* Empties A and returns how many elements it had. */
+int pgarray_clear_count(struct pgarray *a);
+
 #endif

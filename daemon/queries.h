@@ -75,7 +75,9 @@
  * Writes a batch: log rows ($1 task ids, $2 Unix times, $3 levels,
  * $4 messages, in order) and final statuses ($5 task ids, $6 statuses,
  * $7 errors, $8 result JSON, $9 Unix end times, $10 transient flags,
- * $12 Unix start times or NULL) of tasks held by daemon $11.  A transient
+ * $12 Unix start times or NULL) of tasks held by daemon $11, and records
+ * $13, the batch's sequence number, so that after a connection loss the
+ * daemon can tell whether the batch committed.  A transient
  * failure with attempts left goes back to
  * the queue with an exponential backoff (10s, 20s, 40s ... capped at one
  * hour).  Log rows of tasks deleted meanwhile are skipped.
@@ -106,19 +108,30 @@
 	"    started_at = coalesce(to_timestamp(o.began), t.started_at), " \
 	"    error = o.error, result = o.result::jsonb, claimed_by = NULL, lease_expires_at = NULL " \
 	"  FROM outcome o WHERE t.id = o.id " \
-	"  RETURNING t.id, t.status " \
+	"  RETURNING t.id, t.status, t.type, t.server_id, t.finished_at " \
+	"), verified AS ( " \
+	"  UPDATE provision.servers s SET verified_at = f.finished_at FROM finished f " \
+	"  WHERE s.id = f.server_id AND f.type = 'verify' AND f.status IN ('succeeded', 'warning') " \
+	"), mark AS ( " \
+	"  UPDATE provision.daemons SET last_batch = $13 WHERE name = $11 " \
 	") " \
 	"SELECT (SELECT count(*) FROM log_rows), (SELECT count(*) FROM finished), " \
 	"       (SELECT count(*) FROM finished WHERE status = 'queued')"
 
+/* $1 daemon name: the sequence number of the last batch that committed. */
+#define SQL_LAST_BATCH \
+	"SELECT last_batch FROM provision.daemons WHERE name = $1"
+
 /*
- * $1 daemon name, $2 lease seconds: heartbeat and lease renewal.  Returns
- * the ids of the tasks this daemon still holds.
+ * $1 daemon name, $2 lease seconds, $3 ids of the tasks this daemon runs or
+ * has claimed ahead: heartbeat and lease renewal.  Only those ids are
+ * renewed, so a task whose claim result never arrived (the connection
+ * broke first) lapses and is recovered.  Returns the ids renewed.
  */
 #define SQL_RENEW \
 	"WITH beat AS (UPDATE provision.daemons SET heartbeat_at = now() WHERE name = $1) " \
 	"UPDATE provision.tasks SET lease_expires_at = now() + make_interval(secs => $2::float8) " \
-	"WHERE status = 'running' AND claimed_by = $1 RETURNING id"
+	"WHERE status = 'running' AND claimed_by = $1 AND id = ANY($3::bigint[]) RETURNING id"
 
 /*
  * Recovers tasks whose lease expired because their daemon died or lost

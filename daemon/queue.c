@@ -16,8 +16,18 @@
 #include "queries.h"
 #include "xalloc.h"
 
+/* Consecutive rejected writes before a batch's parts are set aside (quarantine_batch). */
+#define WRITE_FAILURES_DROP_LOGS 3
+#define WRITE_FAILURES_DROP_ALL 6
+
 /* Longest log message stored; longer ones are cut and marked. */
 #define MAX_LOG_MESSAGE (64 * 1024)
+
+/* Task ids sent with a lease renewal. */
+struct held_ids {
+	int64_t *ids;
+	int count;
+};
 
 /* Buffered rows of one batch write. */
 struct batch {
@@ -40,9 +50,14 @@ static struct {
 	bool cancels_wanted, cancels_inflight;
 	bool flush_inflight;
 	bool maintenance_inflight;
+	struct held_ids renew_sent;
 
 	struct batch pending;	/* filled by workers' events */
-	struct batch inflight;	/* being written */
+	struct batch inflight;	/* being written, or of unknown fate when uncertain is set */
+	long long batch_seq;	/* sequence number of the last batch sent */
+	long long inflight_seq;
+	bool uncertain;		/* the connection broke before the inflight batch's result came */
+	int write_failures;	/* consecutive batches the database rejected */
 
 	ev_prepare prepare;	/* sends batched work once per loop iteration */
 	ev_timer poll_timer;
@@ -116,24 +131,93 @@ static void log_query_failure(const char *what, PGresult *res)
 
 /* ---- batch writes ---- */
 
+/* Writes the elements of A to the daemon log in pieces, so that rows the database rejected are kept. */
+static void log_array(const char *what, const struct pgarray *a)
+{
+	const size_t piece = 3000;
+
+	for (size_t off = 0; a->count > 0 && off < a->len; off += piece)
+		log_error("%s (PostgreSQL array text, part %zu): %.*s", what, off / piece + 1,
+			  (int)(a->len - off < piece ? a->len - off : piece), a->buf + off);
+}
+
+/*
+ * Sets aside the parts of a batch whose data the database keeps rejecting,
+ * so that one bad row cannot block every later write: after
+ * WRITE_FAILURES_DROP_LOGS such failures the log rows and results go to the daemon log instead, after
+ * WRITE_FAILURES_DROP_ALL the statuses too (those tasks are then recovered
+ * when their leases expire).
+ */
+static void quarantine_batch(struct batch *b)
+{
+	if (q.write_failures == WRITE_FAILURES_DROP_LOGS) {
+		log_error("the database rejected the same batch %d times; moving its %d log row(s) "
+			  "and the results to this log", q.write_failures, b->log_task.count);
+		log_array("task ids of rejected log rows", &b->log_task);
+		log_array("rejected log messages", &b->log_message);
+		log_array("rejected results", &b->out_result);
+		pgarray_clear(&b->log_task);
+		pgarray_clear(&b->log_ts);
+		pgarray_clear(&b->log_level);
+		pgarray_clear(&b->log_message);
+		for (int i = pgarray_clear_count(&b->out_result); i > 0; i--)
+			pgarray_add(&b->out_result, NULL);
+	} else if (q.write_failures >= WRITE_FAILURES_DROP_ALL) {
+		log_error("the database still rejects the batch; dropping the final status of "
+			  "%d task(s), which are recovered when their leases expire", b->out_id.count);
+		log_array("task ids of dropped statuses", &b->out_id);
+		log_array("dropped errors", &b->out_error);
+		batch_clear(b);
+		q.write_failures = 0;
+	}
+}
+
+/*
+ * Returns true if the database rejected the batch's data itself (SQLSTATE
+ * class 22, data exception, or 23, integrity constraint violation), which
+ * retrying cannot fix.  Other errors, such as a full disk or a lock
+ * timeout, may pass, so those batches are retried for as long as it takes.
+ */
+static bool rejects_data(PGresult *res)
+{
+	const char *state = sqlstate(res);
+
+	return strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0;
+}
+
 static void flush_done(PGresult *res, void *arg)
 {
+	bool sent = arg != NULL;
+
 	q.flush_inflight = false;
 
+	if (res == NULL && sent) {
+		/* The batch may have committed just before the connection broke. */
+		log_warning("database connection lost while writing batch %lld; checking whether it "
+			    "committed after reconnecting", (long long)q.inflight_seq);
+		q.uncertain = true;
+		return;
+	}
+
 	if (res == NULL || !result_ok(res)) {
-		log_query_failure("writing task logs and statuses", res);
-		/* Put the rows back in front of anything buffered since, to keep their order. */
-		batch_concat(&q.inflight, &q.pending);
-		q.pending = q.inflight;
-		memset(&q.inflight, 0, sizeof(q.inflight));
 		if (res != NULL) {
+			log_query_failure("writing task logs and statuses", res);
+			if (rejects_data(res)) {
+				q.write_failures++;
+				quarantine_batch(&q.inflight);
+			}
 			/* A one-shot libev timer must be set again before each restart. */
 			ev_timer_set(&q.retry_timer, 1.0, 0);
 			ev_timer_start(q.loop, &q.retry_timer);
 		}
+		/* Put the rows back in front of anything buffered since, to keep their order. */
+		batch_concat(&q.inflight, &q.pending);
+		q.pending = q.inflight;
+		memset(&q.inflight, 0, sizeof(q.inflight));
 		return;
 	}
 
+	q.write_failures = 0;
 	if (strtol(PQgetvalue(res, 0, 2), NULL, 10) > 0)
 		log_info("%s task(s) failed transiently and were re-queued for a retry",
 			 PQgetvalue(res, 0, 2));
@@ -145,10 +229,13 @@ static void flush_done(PGresult *res, void *arg)
 static void send_flush(void)
 {
 	struct batch *b = &q.inflight;
-	char *params[12];
+	char *params[13];
+	char seq[32];
 
 	q.inflight = q.pending;
 	memset(&q.pending, 0, sizeof(q.pending));
+	q.inflight_seq = ++q.batch_seq;
+	snprintf(seq, sizeof(seq), "%lld", (long long)q.inflight_seq);
 
 	params[0] = pgarray_literal(&b->log_task);
 	params[1] = pgarray_literal(&b->log_ts);
@@ -162,8 +249,9 @@ static void send_flush(void)
 	params[9] = pgarray_literal(&b->out_transient);
 	params[10] = q.name;
 	params[11] = pgarray_literal(&b->out_began);
+	params[12] = seq;
 
-	if (pgconn_query(q.conn, SQL_WRITE_BATCH, 12, (const char *const *)params, flush_done, NULL) == 0)
+	if (pgconn_query(q.conn, SQL_WRITE_BATCH, 13, (const char *const *)params, flush_done, &q) == 0)
 		q.flush_inflight = true;
 	else
 		flush_done(NULL, NULL);
@@ -171,6 +259,28 @@ static void send_flush(void)
 	for (int i = 0; i < 12; i++)
 		if (i != 10)
 			free(params[i]);
+}
+
+/* Settles a batch whose result was lost with the connection. */
+static void last_batch_done(PGresult *res, void *arg)
+{
+	long long committed;
+
+	if (res == NULL || !result_ok(res) || PQntuples(res) != 1) {
+		log_query_failure("reading the last committed batch", res);
+		return;
+	}
+	committed = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	q.uncertain = false;
+	if (committed == q.inflight_seq) {
+		log_notice("batch %lld had committed before the connection broke", committed);
+		batch_clear(&q.inflight);
+		return;
+	}
+	log_notice("batch %lld had not committed; writing it again", (long long)q.inflight_seq);
+	batch_concat(&q.inflight, &q.pending);
+	q.pending = q.inflight;
+	memset(&q.inflight, 0, sizeof(q.inflight));
 }
 
 /* Copies MESSAGE, cut at MAX_LOG_MESSAGE bytes on a UTF-8 character boundary. */
@@ -360,6 +470,14 @@ static void recover_done(PGresult *res, void *arg)
 	}
 }
 
+static bool was_sent(int64_t task_id)
+{
+	for (int i = 0; i < q.renew_sent.count; i++)
+		if (q.renew_sent.ids[i] == task_id)
+			return true;
+	return false;
+}
+
 static bool held_in(PGresult *res, int64_t task_id)
 {
 	for (int i = 0; i < PQntuples(res); i++)
@@ -371,7 +489,8 @@ static bool held_in(PGresult *res, int64_t task_id)
 /* Stops a worker whose task this daemon no longer holds in the database. */
 static void check_still_held(int64_t task_id, void *arg)
 {
-	if (held_in(arg, task_id))
+	/* A task dispatched after the renewal was sent is not in its answer. */
+	if (!was_sent(task_id) || held_in(arg, task_id))
 		return;
 	workers_abandon(task_id, "the lease was lost (the database was unreachable for longer "
 			"than lease_duration) and the task was recovered elsewhere");
@@ -387,7 +506,7 @@ static void collect_lost(int64_t task_id, void *arg)
 {
 	struct lost_ids *lost = arg;
 
-	if (!held_in(lost->res, task_id))
+	if (was_sent(task_id) && !held_in(lost->res, task_id))
 		lost->ids[lost->count++] = task_id;
 }
 
@@ -421,16 +540,40 @@ static void renew_done(PGresult *res, void *arg)
 		q.maintenance_inflight = false;
 }
 
+static void add_held(int64_t task_id, void *arg)
+{
+	struct held_ids *held = arg;
+
+	held->ids = xrealloc(held->ids, sizeof(int64_t) * (size_t)(held->count + 1));
+	held->ids[held->count++] = task_id;
+}
+
 static void lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	char lease[32];
-	const char *params[2] = { q.name, lease };
+	struct pgarray ids = { 0 };
+	char lease[32], *literal;
+	const char *params[3];
+	char id[32];
 
 	if (!q.ready || q.maintenance_inflight)
 		return;
+
+	q.renew_sent.count = 0;
+	workers_foreach_task(add_held, &q.renew_sent);
+	backlog_foreach(add_held, &q.renew_sent);
+	for (int i = 0; i < q.renew_sent.count; i++) {
+		snprintf(id, sizeof(id), "%" PRId64, q.renew_sent.ids[i]);
+		pgarray_add(&ids, id);
+	}
+	literal = pgarray_literal(&ids);
 	snprintf(lease, sizeof(lease), "%g", q.cfg->lease_duration);
-	if (pgconn_query(q.conn, SQL_RENEW, 2, params, renew_done, NULL) == 0)
+	params[0] = q.name;
+	params[1] = lease;
+	params[2] = literal;
+	if (pgconn_query(q.conn, SQL_RENEW, 3, params, renew_done, NULL) == 0)
 		q.maintenance_inflight = true;
+	free(literal);
+	pgarray_clear(&ids);
 }
 
 /* ---- the loop hook ---- */
@@ -443,7 +586,8 @@ static void run_pending(void)
 		dispatch_backlog();
 	if (!q.ready)
 		return;
-	if (!batch_empty(&q.pending) && !q.flush_inflight && !ev_is_active(&q.retry_timer))
+	if (!batch_empty(&q.pending) && !q.flush_inflight && !q.uncertain &&
+	    !ev_is_active(&q.retry_timer))
 		send_flush();
 	if (q.cancels_wanted && !q.cancels_inflight)
 		send_cancels();
@@ -471,6 +615,11 @@ static void register_done(PGresult *res, void *arg)
 	if (res == NULL || !result_ok(res)) {
 		log_query_failure("registering the daemon", res);
 		return;
+	}
+	if (q.uncertain) {
+		const char *params[1] = { q.name };
+
+		pgconn_query(q.conn, SQL_LAST_BATCH, 1, params, last_batch_done, NULL);
 	}
 	q.ready = true;
 	q.registered_once = true;
@@ -623,7 +772,7 @@ void queue_drain(void)
 
 bool queue_flushed(void)
 {
-	return batch_empty(&q.pending) && !q.flush_inflight;
+	return batch_empty(&q.pending) && !q.flush_inflight && !q.uncertain;
 }
 
 bool queue_connected(void)
@@ -669,6 +818,34 @@ void queue_release(const char *reason, void (*done)(void *arg), void *arg)
 	}
 }
 
+static void log_batch(const char *what, const struct batch *b)
+{
+	if (batch_empty(b))
+		return;
+	log_error("%s: %d log row(s) and %d final status(es) follow", what, b->log_task.count,
+		  b->out_id.count);
+	log_array("task ids of log rows", &b->log_task);
+	log_array("log levels", &b->log_level);
+	log_array("log messages", &b->log_message);
+	log_array("ids of finished tasks", &b->out_id);
+	log_array("their statuses", &b->out_status);
+	log_array("their errors", &b->out_error);
+}
+
+void queue_discard_unwritten(void)
+{
+	if (queue_flushed())
+		return;
+	log_batch("the database stayed unreachable at shutdown; writing what could not be stored "
+		  "to this log instead", &q.pending);
+	log_batch(q.uncertain ? "a batch that may or may not have committed" : "a batch in flight",
+		  &q.inflight);
+	batch_clear(&q.pending);
+	batch_clear(&q.inflight);
+	q.uncertain = false;
+	q.flush_inflight = false;
+}
+
 void queue_free(void)
 {
 	ev_prepare_stop(q.loop, &q.prepare);
@@ -678,5 +855,6 @@ void queue_free(void)
 	pgconn_free(q.conn);
 	batch_clear(&q.pending);
 	batch_clear(&q.inflight);
+	free(q.renew_sent.ids);
 	free(q.name);
 }

@@ -53,6 +53,14 @@ void queue_add_outcome(const struct task_outcome *outcome);
  */
 void queue_release(const char *reason, void (*done)(void *arg), void *arg);
 
+/*
+ * Gives up on writes the database did not take (it stayed unreachable at
+ * shutdown): logs every buffered row to the daemon log at error level, so
+ * that nothing a worker reported is lost without a trace, and empties the
+ * buffers.
+ */
+void queue_discard_unwritten(void);
+
 void queue_free(void);
 
 #endif

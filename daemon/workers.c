@@ -146,7 +146,8 @@ static void handle_event(struct worker *w, json_t *msg)
 			    (int)w->pid, op, (long long)id, (long long)w->task_id);
 		return;
 	}
-	if (ts <= 0)
+	/* A clock far off, or a value that is no time at all, would make the batch write fail. */
+	if (!(ts > now_unix() - 86400 && ts < now_unix() + 86400))
 		ts = now_unix();
 
 	if (strcmp(op, "started") == 0) {
@@ -266,8 +267,9 @@ static void child_cb(struct ev_loop *loop, ev_child *watcher, int revents)
 		}
 	}
 
-	if (w->state == WORKER_RETIRING && WIFEXITED(watcher->rstatus) &&
-	    WEXITSTATUS(watcher->rstatus) == WORKER_EXIT_OK)
+	if (w->state == WORKER_RETIRING &&
+	    ((WIFEXITED(watcher->rstatus) && WEXITSTATUS(watcher->rstatus) == WORKER_EXIT_OK) ||
+	     (w->stopping && WIFSIGNALED(watcher->rstatus) && WTERMSIG(watcher->rstatus) == SIGTERM)))
 		log_debug("worker pid %d %s after %d tasks", (int)w->pid, how, w->tasks_served);
 	else
 		log_warning("worker pid %d %s after %d tasks (age %.1fs)", (int)w->pid, how,

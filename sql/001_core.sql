@@ -40,7 +40,8 @@ CREATE TABLE provision.daemons (
     version      text NOT NULL,
     started_at   timestamptz NOT NULL DEFAULT now(),
     heartbeat_at timestamptz NOT NULL DEFAULT now(),
-    stopped_at   timestamptz
+    stopped_at   timestamptz,
+    last_batch   bigint NOT NULL DEFAULT 0  -- sequence number of its last committed write
 );
 
 -- type is free text on purpose: a task of an unknown type is accepted here
