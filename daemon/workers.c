@@ -176,7 +176,11 @@ static void handle_event(struct worker *w, json_t *msg)
 			error = "the worker reported a failure without an error message";
 		if (result != NULL && !json_is_null(result))
 			result_text = json_dumps(result, JSON_COMPACT);
-		finish_task(w, status, error, result_text, json_is_true(json_object_get(msg, "transient")));
+		if (w->stopping)	/* the daemon's reason for stopping it wins */
+			finish_task(w, w->stop_status, w->stop_error, result_text, false);
+		else
+			finish_task(w, status, error, result_text,
+				    json_is_true(json_object_get(msg, "transient")));
 		free(result_text);
 	} else {
 		log_warning("worker pid %d sent unknown op \"%s\"; ignored", (int)w->pid, op);

@@ -27,6 +27,7 @@
 #ifndef PROVISION_SSH_H
 #define PROVISION_SSH_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -153,14 +154,21 @@ void ssh_set_output_limits(struct ssh_conn *conn, size_t max_output, size_t max_
  * The remote process id: the runner prefixes COMMAND with a printf of the
  * shell's $$ and takes that first line out of stdout into out->remote_pid.
  * sshd starts the shell of each session in a new session (setsid), so that
- * pid is also the process group of the command.  Stopping a command on
- * timeout or cancel is planned as "kill -TERM -- -PID", then KILL after a
- * grace period, sent over a second channel of the same connection.
- * TODO: that kill is not implemented yet; on timeout the channel is only
- * closed, and the remote command may go on running.
+ * pid is also the process group of the command.  When the command times
+ * out or the interrupt flag is set, the runner stops it on the server
+ * before returning: "kill -TERM -- -PID" over a second channel of the same
+ * connection, then KILL if the group is still there after about 2 s.
  */
 int ssh_run(struct ssh_conn *conn, const char *command, double timeout,
 	    ssh_output_cb cb, void *arg, struct ssh_cmd_result *out, struct ssh_error *err);
+
+/*
+ * Makes every wait of this module give up as soon as *FLAG is non-zero, for
+ * example when a SIGTERM handler (installed without SA_RESTART) sets it.
+ * A command then running is stopped on the server first (see ssh_run).
+ * Pass NULL to turn this off.
+ */
+void ssh_set_interrupt_flag(volatile sig_atomic_t *flag);
 
 /* Returns the server name given to ssh_connect. */
 const char *ssh_server_name(const struct ssh_conn *conn);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <time.h>
@@ -14,6 +15,18 @@ double ssh_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static volatile sig_atomic_t *interrupt_flag;
+
+void ssh_set_interrupt_flag(volatile sig_atomic_t *flag)
+{
+	interrupt_flag = flag;
+}
+
+static bool interrupted(const struct ssh_conn *conn)
+{
+	return interrupt_flag != NULL && *interrupt_flag && !conn->ignore_interrupt;
+}
+
 int ssh_wait_socket(struct ssh_conn *conn, double deadline)
 {
 	int directions = libssh2_session_block_directions(conn->session);
@@ -21,6 +34,10 @@ int ssh_wait_socket(struct ssh_conn *conn, double deadline)
 	double remaining = deadline - ssh_now();
 	int timeout_ms, rc;
 
+	if (interrupted(conn)) {
+		errno = ECANCELED;
+		return -1;
+	}
 	if (remaining <= 0) {
 		errno = ETIMEDOUT;
 		return -1;
@@ -40,6 +57,10 @@ int ssh_wait_socket(struct ssh_conn *conn, double deadline)
 
 	do {
 		rc = poll(&pfd, 1, timeout_ms);
+		if (rc < 0 && errno == EINTR && interrupted(conn)) {
+			errno = ECANCELED;
+			return -1;
+		}
 	} while (rc < 0 && errno == EINTR);
 	if (rc < 0)
 		return -1;

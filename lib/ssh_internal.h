@@ -27,6 +27,7 @@ struct ssh_conn {
 
 	size_t max_output;
 	size_t max_line;
+	bool ignore_interrupt;	/* set while stopping a remote command after an interrupt */
 };
 
 /* Returns CLOCK_MONOTONIC in seconds. */
@@ -35,7 +36,8 @@ double ssh_now(void);
 /*
  * Waits until the socket is ready in the directions libssh2 last blocked
  * on, or until DEADLINE (ssh_now() seconds).  Returns 0 when ready, or -1
- * with errno ETIMEDOUT at the deadline or another errno from poll().
+ * with errno ETIMEDOUT at the deadline, ECANCELED when the interrupt flag
+ * (ssh_set_interrupt_flag) is set, or another errno from poll().
  */
 int ssh_wait_socket(struct ssh_conn *conn, double deadline);
 

@@ -159,6 +159,44 @@ static void flush_partial_lines(struct run_state *st)
 
 /* ---- channel steps ---- */
 
+static int run_command(struct ssh_conn *c, const char *command, double timeout, enum ssh_step step,
+		       ssh_output_cb cb, void *arg, struct ssh_cmd_result *out, struct ssh_error *err);
+
+/* Seconds the stop of a remote command may take, within the daemon's kill_grace default of 10 s. */
+#define STOP_TIMEOUT 5.0
+
+/*
+ * Stops the process group of a command that is still running on the
+ * server, over a second channel: TERM, then KILL if the group outlives
+ * about 2 s.  Reports the outcome as a notice line.
+ */
+static void stop_remote(struct run_state *st)
+{
+	struct ssh_conn *c = st->conn;
+	struct ssh_cmd_result result;
+	struct ssh_error err;
+	char *script;
+	long pid = st->out->remote_pid;
+
+	if (pid <= 1) {
+		notice(st, "the command's process id is unknown, so it could not be stopped on the server");
+		return;
+	}
+
+	script = xasprintf("kill -TERM -- -%ld 2>/dev/null || exit 0; "
+			   "for i in 1 2 3 4 5 6 7 8 9 10; do "
+			   "kill -0 -- -%ld 2>/dev/null || exit 0; sleep 0.2; done; "
+			   "kill -KILL -- -%ld 2>/dev/null; exit 0", pid, pid, pid);
+	c->ignore_interrupt = true;
+	if (run_command(c, script, STOP_TIMEOUT, SSH_STEP_COMMAND, NULL, NULL, &result, &err) == 0)
+		notice(st, "stopped the command on the server (process group %ld)", pid);
+	else
+		notice(st, "stopping the command on the server (process group %ld) failed: %s", pid,
+		       err.message);
+	c->ignore_interrupt = false;
+	free(script);
+}
+
 static LIBSSH2_CHANNEL *open_channel(struct ssh_conn *c, double deadline, enum ssh_step step,
 				     struct ssh_error *err)
 {
@@ -248,9 +286,15 @@ static int read_output(struct run_state *st, LIBSSH2_CHANNEL *ch, double deadlin
 		if (libssh2_channel_eof(ch))
 			return 0;
 		if (!progress && ssh_wait_socket(c, deadline) != 0) {
-			ssh_error_set(err, c, step, false,
-				      "the command did not finish within %g s (it may still run on the server)",
-				      timeout);
+			bool cancelled = errno == ECANCELED;
+
+			stop_remote(st);
+			if (cancelled)
+				ssh_error_set(err, c, step, false, "stopped before the command finished "
+					      "(provisiond stopped the task)");
+			else
+				ssh_error_set(err, c, step, false,
+					      "the command did not finish within %g s", timeout);
 			return -1;
 		}
 	}

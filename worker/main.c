@@ -13,9 +13,40 @@
 
 #include "log.h"
 #include "proto.h"
+#include "ssh.h"
 #include "report.h"
 #include "task.h"
 #include "tasks.h"
+
+/* Set by SIGTERM: the daemon stops the current task (timeout, cancel, shutdown). */
+static volatile sig_atomic_t stop_requested;
+
+static void handle_sigterm(int signum)
+{
+	(void)signum;
+	stop_requested = 1;
+}
+
+bool task_stop_requested(void)
+{
+	return stop_requested != 0;
+}
+
+/*
+ * Makes SIGTERM interrupt blocking calls (no SA_RESTART) so the SSH layer
+ * can stop a remote command before the worker exits; the daemon sends
+ * SIGKILL after kill_grace if that takes too long.
+ */
+static void install_sigterm_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = handle_sigterm;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	ssh_set_interrupt_flag(&stop_requested);
+}
 
 /* The task types this worker implements. */
 static const struct {
@@ -118,19 +149,24 @@ static int serve(void)
 	proto_reader_init(&reader);
 	report_ready();
 	for (;;) {
-		while ((rc = proto_reader_next(&reader, &request, err, sizeof(err))) == 1) {
-			if (strcmp(json_string_value(json_object_get(request, "op")) ?: "", "task") == 0)
+		while (!stop_requested &&
+		       (rc = proto_reader_next(&reader, &request, err, sizeof(err))) == 1) {
+			const char *op = json_string_value(json_object_get(request, "op"));
+
+			if (op != NULL && strcmp(op, "task") == 0)
 				run_request(request);
 			else
 				log_warning("ignoring a request without op \"task\"");
 			json_decref(request);
 		}
+		if (stop_requested)
+			break;
 		if (rc < 0) {
 			log_error("unreadable request from provisiond: %s", err);
 			return WORKER_EXIT_PROTOCOL;
 		}
 		n = proto_reader_fill(&reader, PROTO_FD_REQUESTS);
-		if (n == 0)
+		if (n == 0 || stop_requested)
 			break;
 		if (n < 0) {
 			log_error("reading requests failed: %s", strerror(errno));
@@ -151,6 +187,7 @@ int main(int argc, char **argv)
 			PROTO_FD_REQUESTS, PROTO_FD_EVENTS);
 		return WORKER_EXIT_USAGE;
 	}
+	install_sigterm_handler();
 	watch_parent(argv[2]);
 	signal(SIGPIPE, SIG_IGN);
 	return serve();

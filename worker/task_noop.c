@@ -7,11 +7,12 @@
 #include "task.h"
 #include "tasks.h"
 
+/* Sleeps MS milliseconds unless the daemon stops the task first. */
 static void sleep_ms(long long ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !task_stop_requested())
 		;
 }
 
@@ -27,6 +28,10 @@ int task_noop(struct task_ctx *ctx)
 		report_log("info", "noop log line %lld of %lld", i, args.log_lines);
 	if (args.sleep_ms > 0)
 		sleep_ms(args.sleep_ms);
+	if (task_stop_requested()) {
+		snprintf(ctx->error, sizeof(ctx->error), "stopped by provisiond before the sleep ended");
+		return -1;
+	}
 	if (args.warn)
 		report_log("warning", "noop warning requested by args.warn");
 

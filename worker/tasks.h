@@ -28,6 +28,12 @@ struct task_ctx {
 
 typedef int (*task_fn)(struct task_ctx *ctx);
 
+/*
+ * Returns true once the daemon asked the worker to stop (SIGTERM, after a
+ * timeout or a cancel).  Long-running steps check it and return early.
+ */
+bool task_stop_requested(void);
+
 int task_noop(struct task_ctx *ctx);
 
 /* Returns the implementation of TYPE, or NULL if this worker has none. */
