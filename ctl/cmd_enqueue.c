@@ -234,15 +234,7 @@ static int run(struct ctl *ctl, int argc, char **argv)
 	if ((status = insert_task(ctl, &req, &id)) != 0)
 		goto out;
 
-	if (ctl->json && req.wait)
-		print_json_line(json_pack("{s:I}", "id", (json_int_t)id));
-	else if (ctl->json)
-		print_json(json_pack("{s:I}", "id", (json_int_t)id));
-	else
-		printf("%lld\n", id);
-	fflush(stdout);
-	if (req.wait)
-		status = follow_task(ctl, id, 0, true);
+	status = print_new_task(ctl, id, req.wait);
 
 out:
 	json_decref(req.args);

@@ -18,6 +18,11 @@ static const struct ctl_command *const commands[] = {
 	&cmd_migrate,
 	&cmd_enqueue,
 	&cmd_log,
+	&cmd_tasks,
+	&cmd_show,
+	&cmd_cancel,
+	&cmd_retry,
+	&cmd_status,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

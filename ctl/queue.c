@@ -74,3 +74,18 @@ int find_task(struct ctl *ctl, long long id, char *status, size_t len)
 	PQclear(res);
 	return result;
 }
+
+int start_task_command(struct ctl *ctl, const char *command, int argc, char **argv,
+		       long long *id, char *id_text, size_t len)
+{
+	int status;
+
+	if ((status = parse_no_options(command, argc, argv)) != 0)
+		return status;
+	if ((status = parse_task_id_argument(command, argc, argv, id)) != 0)
+		return status;
+	if ((status = ctl_connect(ctl)) != 0)
+		return status;
+	snprintf(id_text, len, "%lld", *id);
+	return 0;
+}

@@ -30,4 +30,12 @@ int find_server(struct ctl *ctl, const char *command, const char *name, char *id
  */
 int find_task(struct ctl *ctl, long long id, char *status, size_t len);
 
+/*
+ * Parses the arguments of a command that takes one task ID and no
+ * options, then connects.  Stores the id in *ID and as text in ID_TEXT
+ * (size LEN) for SQL parameters.  Returns 0 or an exit code.
+ */
+int start_task_command(struct ctl *ctl, const char *command, int argc, char **argv,
+		       long long *id, char *id_text, size_t len);
+
 #endif

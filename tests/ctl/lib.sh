@@ -19,8 +19,8 @@ export PGOPTIONS="-c client_min_messages=warning"
 TEST_DB=ctl_$(basename "$0" .sh)
 DB="host=$PGHOST port=$PGPORT user=$PGUSER dbname=$TEST_DB"
 WORK=$(mktemp -d)
-passed=0
-failed=0
+checks_passed=0
+checks_failed=0
 
 dropdb --if-exists --force "$TEST_DB" || exit 1
 createdb "$TEST_DB" || exit 1
@@ -89,11 +89,11 @@ check() {
 	local name=$1
 	shift
 	if "$@"; then
-		passed=$((passed + 1))
+		checks_passed=$((checks_passed + 1))
 		echo "ok: $name"
 		return
 	fi
-	failed=$((failed + 1))
+	checks_failed=$((checks_failed + 1))
 	echo "FAIL: $name"
 	echo "  status: ${status:-none}"
 	sed 's/^/  stdout: /' "$WORK/out" 2>/dev/null | head -n 20
@@ -142,8 +142,8 @@ print(json.dumps(value) if isinstance(value, (dict, list, bool)) or value is Non
 
 # Prints the totals, drops the database and exits 1 if a check failed.
 finish() {
-	echo "$passed passed, $failed failed"
+	echo "$checks_passed passed, $checks_failed failed"
 	dropdb --if-exists --force "$TEST_DB"
-	[ "$failed" = 0 ]
+	[ "$checks_failed" = 0 ]
 	exit
 }

@@ -51,7 +51,7 @@ check "log -f prints live rows in order" \
 check "log -f ends with the status" test "$(tail -n 1 "$WORK/out")" = "task $id succeeded"
 wait
 
-# Without notifications the periodic check still sees the end.
+# Without notifications the periodic check still detects the end.
 id=$(sql "INSERT INTO provision.tasks (type) VALUES ('noop') RETURNING id")
 sql "ALTER TABLE provision.tasks DISABLE TRIGGER tasks_notify_update"
 sql "ALTER TABLE provision.task_log DISABLE TRIGGER task_log_notify_insert"
