@@ -44,8 +44,7 @@ static int explain_unchanged(struct ctl *ctl, long long id, const char *const *p
 		return CTL_EXIT_DB;
 
 	if (PQntuples(res) == 0) {
-		ctl_error("task %lld not found; provisionctl tasks lists the tasks", id);
-		status = CTL_EXIT_NOT_FOUND;
+		status = report_task_not_found(id);
 	} else if (task_status_final(PQgetvalue(res, 0, 0))) {
 		ctl_error("task %lld has already finished (%s); there is nothing to cancel", id,
 			  PQgetvalue(res, 0, 0));

@@ -9,6 +9,7 @@
 #include "follow.h"
 #include "output.h"
 #include "parse.h"
+#include "queue.h"
 #include "task.h"
 
 static const char usage[] =
@@ -33,8 +34,7 @@ static int check_retryable(struct ctl *ctl, long long id, const char *const *par
 	if (res == NULL)
 		return CTL_EXIT_DB;
 	if (PQntuples(res) == 0) {
-		ctl_error("task %lld not found; provisionctl tasks lists the tasks", id);
-		result = CTL_EXIT_NOT_FOUND;
+		result = report_task_not_found(id);
 		goto out;
 	}
 

@@ -33,8 +33,7 @@ static int run(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_DB;
 
 	if (PQntuples(res) == 0) {
-		ctl_error("task %lld not found; provisionctl tasks lists the tasks", id);
-		status = CTL_EXIT_NOT_FOUND;
+		status = report_task_not_found(id);
 	} else if (ctl->json) {
 		print_json(result_row_to_json(res, 0));
 	} else {

@@ -1,8 +1,11 @@
 #include "db.h"
 
+#include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "output.h"
+#include "xalloc.h"
 
 PGconn *db_connect(const char *conninfo)
 {
@@ -102,4 +105,29 @@ int db_command(PGconn *conn, const char *sql)
 	}
 	PQclear(res);
 	return status;
+}
+
+void db_insert_add(struct db_insert *ins, const char *column, const char *expression,
+		   const char *value)
+{
+	const char *dollar = strchr(expression, '$');
+	size_t len;
+
+	assert(dollar != NULL);
+	assert(ins->count < (int)(sizeof(ins->params) / sizeof(ins->params[0])));
+	ins->params[ins->count++] = value;
+
+	len = strlen(ins->columns);
+	snprintf(ins->columns + len, sizeof(ins->columns) - len, "%s%s",
+		 ins->count > 1 ? ", " : "", column);
+	len = strlen(ins->values);
+	snprintf(ins->values + len, sizeof(ins->values) - len, "%s%.*s$%d%s",
+		 ins->count > 1 ? ", " : "", (int)(dollar - expression), expression,
+		 ins->count, dollar + 1);
+}
+
+char *db_insert_sql(const struct db_insert *ins, const char *table, const char *returning)
+{
+	return xasprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING %s", table, ins->columns,
+			 ins->values, returning);
 }

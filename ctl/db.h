@@ -50,4 +50,25 @@ void db_print_error(PGconn *conn, const PGresult *res, const char *context);
  */
 int db_command(PGconn *conn, const char *sql);
 
+/*
+ * An INSERT built from the columns that have values, so that the others
+ * get their column defaults from the schema instead of copies in C.
+ */
+struct db_insert {
+	char columns[256];
+	char values[256];
+	const char *params[8];
+	int count;
+};
+
+/*
+ * Adds COLUMN with the SQL expression EXPRESSION, in which the one "$"
+ * stands for the parameter VALUE, such as "$::jsonb".
+ */
+void db_insert_add(struct db_insert *ins, const char *column, const char *expression,
+		   const char *value);
+
+/* Returns the malloc'ed statement "INSERT INTO TABLE (...) VALUES (...) RETURNING RETURNING". */
+char *db_insert_sql(const struct db_insert *ins, const char *table, const char *returning);
+
 #endif

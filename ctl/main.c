@@ -23,6 +23,7 @@ static const struct ctl_command *const commands[] = {
 	&cmd_cancel,
 	&cmd_retry,
 	&cmd_status,
+	&cmd_servers,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -17,6 +17,12 @@ bool task_status_valid(const char *status);
 /* Returns true for succeeded, warning, failed and cancelled, after which a task never changes. */
 bool task_status_final(const char *status);
 
+/* Prints that server NAME does not exist and how to list servers.  Returns CTL_EXIT_NOT_FOUND. */
+int report_server_not_found(const char *name);
+
+/* Prints that task ID does not exist and how to list tasks.  Returns CTL_EXIT_NOT_FOUND. */
+int report_task_not_found(long long id);
+
 /*
  * Finds the server called NAME and stores its id as text in ID (size
  * IDLEN).  Returns 0, CTL_EXIT_USAGE for an invalid name,

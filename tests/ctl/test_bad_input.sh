@@ -116,7 +116,7 @@ status=$?
 check_status "--help" 0
 check_stdout "--help" "Exit codes:"
 
-for command in migrate enqueue log; do
+for command in migrate enqueue log tasks show cancel retry status servers; do
 	"$PROVISIONCTL" "$command" --help >"$WORK/out" 2>"$WORK/err"
 	status=$?
 	check_status "$command --help without a database" 0
