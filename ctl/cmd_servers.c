@@ -47,10 +47,12 @@ static const char usage[] =
 	"                       The password is read from standard input, or from the\n"
 	"                       terminal without echo; it is never taken from argv\n";
 
-/* Columns of servers list; services and credentials differ between table and JSON. */
+/* Columns of servers list; services are text in tables and an array in JSON. */
 static const char list_sql[] =
 	"SELECT s.name, s.hostname, s.ssh_port AS port, s.ssh_user AS \"user\", s.base_dir,"
-	" %s AS services, %s AS db_credentials,"
+	" %s AS services,"
+	" EXISTS (SELECT 1 FROM provision.db_credentials c WHERE c.server_id = s.id)"
+	"   AS db_credentials,"
 	" date_trunc('second', s.verified_at) AS verified_at"
 	" FROM provision.servers s ORDER BY s.name";
 
@@ -62,9 +64,6 @@ static const char services_json[] =
 	"(SELECT coalesce(jsonb_agg(jsonb_build_object('kind', v.kind, 'type', v.type,"
 	"         'port', v.port, 'settings', v.settings) ORDER BY v.kind), '[]')"
 	"  FROM provision.services v WHERE v.server_id = s.id)";
-
-static const char credentials_exist[] =
-	"EXISTS (SELECT 1 FROM provision.db_credentials c WHERE c.server_id = s.id)";
 
 int servers_list(struct ctl *ctl, int argc, char **argv)
 {
@@ -79,14 +78,7 @@ int servers_list(struct ctl *ctl, int argc, char **argv)
 	if ((status = ctl_connect(ctl)) != 0)
 		return status;
 
-	if (ctl->json) {
-		sql = xasprintf(list_sql, services_json, credentials_exist);
-	} else {
-		char *yes_no = xasprintf("CASE WHEN %s THEN 'yes' ELSE 'no' END", credentials_exist);
-
-		sql = xasprintf(list_sql, services_text, yes_no);
-		free(yes_no);
-	}
+	sql = xasprintf(list_sql, ctl->json ? services_json : services_text);
 	res = db_query(ctl->conn, sql, 0, NULL);
 	free(sql);
 	if (res == NULL)

@@ -79,6 +79,9 @@ void db_print_error(PGconn *conn, const PGresult *res, const char *context)
 		fprintf(stderr, "DETAIL: %s\n", detail);
 	if (hint != NULL)
 		fprintf(stderr, "HINT: %s\n", hint);
+	else if (strcmp(db_sqlstate(res), SQLSTATE_UNDEFINED_TABLE) == 0)
+		fputs("HINT: the schema is missing or older than provisionctl; run provisionctl "
+		      "migrate\n", stderr);
 }
 
 PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params)

@@ -40,7 +40,11 @@ bool db_ok(const PGresult *res);
 /* Returns the SQLSTATE of a failed RES, or "" if it has none. */
 const char *db_sqlstate(const PGresult *res);
 
-/* Prints the error of a failed RES (or of CONN when RES is NULL), prefixed by "CONTEXT: ". */
+/*
+ * Prints the error of a failed RES (or of CONN when RES is NULL), prefixed
+ * by "CONTEXT: ", with its DETAIL and HINT.  An undefined table gets the
+ * hint to run provisionctl migrate.
+ */
 void db_print_error(PGconn *conn, const PGresult *res, const char *context);
 
 /*

@@ -2,6 +2,10 @@
 # Invalid input: each case gets an error that names the value, and the documented exit code.
 . "$(dirname "$0")/lib.sh"
 
+ctl enqueue noop
+check_status "enqueue before migrate" 3
+check_stderr "enqueue before migrate" "run provisionctl migrate"
+
 ctl migrate
 check_status "migrate" 0
 sql "INSERT INTO provision.servers (name, hostname) VALUES ('web1', 'web1.example.com')"
@@ -110,6 +114,14 @@ check_status "both -c and -d" 2
 status=$?
 check_status "unreachable database" 3
 check_stderr "unreachable database" "cannot connect to the database"
+
+ctl migrate --status --json
+check_status "--json after the command" 0
+check_json "--json after the command"
+
+ctl log -- --json
+check_status "--json after -- is an argument" 2
+check_stderr "--json after -- is an argument" 'invalid task id "--json"'
 
 "$PROVISIONCTL" --help >"$WORK/out" 2>"$WORK/err"
 status=$?
