@@ -54,8 +54,10 @@ static int lock_migrations(PGconn *conn)
 
 	fprintf(stderr, "provisionctl: another migrate is running; waiting for it to finish\n");
 	res = db_query(conn, "SELECT pg_advisory_lock($1::bigint)", 1, params);
+	if (res == NULL)
+		return -1;
 	PQclear(res);
-	return res != NULL ? 0 : -1;
+	return 0;
 }
 
 static void unlock_migrations(PGconn *conn)

@@ -133,6 +133,38 @@ static int check_password(const char *password)
 	return 0;
 }
 
+/*
+ * Stores PARAMS (server id, user, password).  Where the schema has the
+ * function provision.set_db_credentials, it is used.  It lets roles store
+ * credentials without SELECT on provision.db_credentials, which the
+ * upsert needs for its EXCLUDED columns.
+ */
+static int store_credentials(PGconn *conn, const char *const *params)
+{
+	PGresult *res;
+	bool have_function;
+
+	res = db_query(conn, "SELECT to_regprocedure("
+		       "'provision.set_db_credentials(bigint, text, text)') IS NOT NULL", 0, NULL);
+	if (res == NULL)
+		return CTL_EXIT_DB;
+	have_function = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+
+	if (have_function)
+		res = db_query(conn, "SELECT provision.set_db_credentials($1::bigint, $2, $3)",
+			       3, params);
+	else
+		res = db_query(conn, "INSERT INTO provision.db_credentials"
+			       " (server_id, admin_user, admin_password) VALUES ($1::bigint, $2, $3)"
+			       " ON CONFLICT (server_id) DO UPDATE SET admin_user = EXCLUDED.admin_user,"
+			       " admin_password = EXCLUDED.admin_password", 3, params);
+	if (res == NULL)
+		return CTL_EXIT_DB;
+	PQclear(res);
+	return CTL_EXIT_OK;
+}
+
 /* Reads NAME and --user from the arguments. */
 static int parse_arguments(int argc, char **argv, const char **name, const char **user)
 {
@@ -166,7 +198,6 @@ int servers_set_db_credentials(struct ctl *ctl, int argc, char **argv)
 	const char *name = NULL, *user = NULL;
 	char server_id[32], *password = NULL;
 	const char *params[3];
-	PGresult *res;
 	int status;
 
 	if ((status = parse_arguments(argc, argv, &name, &user)) != 0)
@@ -184,16 +215,8 @@ int servers_set_db_credentials(struct ctl *ctl, int argc, char **argv)
 	params[0] = server_id;
 	params[1] = user;
 	params[2] = password;
-	res = db_query(ctl->conn, "INSERT INTO provision.db_credentials"
-		       " (server_id, admin_user, admin_password) VALUES ($1::bigint, $2, $3)"
-		       " ON CONFLICT (server_id) DO UPDATE"
-		       " SET admin_user = EXCLUDED.admin_user, admin_password = EXCLUDED.admin_password",
-		       3, params);
-	if (res == NULL) {
-		status = CTL_EXIT_DB;
+	if ((status = store_credentials(ctl->conn, params)) != 0)
 		goto out;
-	}
-	PQclear(res);
 
 	if (ctl->json)
 		print_json(json_pack("{s:s, s:s}", "server", name, "admin_user", user));
