@@ -47,12 +47,13 @@ static const char usage[] =
 	"                       The password is read from standard input, or from the\n"
 	"                       terminal without echo; it is never taken from argv\n";
 
-/* Columns of servers list; services are text in tables and an array in JSON. */
+/*
+ * Columns of servers list.  Services are text in tables and an array in
+ * JSON, and db_credentials depends on the role's privileges.
+ */
 static const char list_sql[] =
 	"SELECT s.name, s.hostname, s.ssh_port AS port, s.ssh_user AS \"user\", s.base_dir,"
-	" %s AS services,"
-	" EXISTS (SELECT 1 FROM provision.db_credentials c WHERE c.server_id = s.id)"
-	"   AS db_credentials,"
+	" %s AS services, %s AS db_credentials,"
 	" date_trunc('second', s.verified_at) AS verified_at"
 	" FROM provision.servers s ORDER BY s.name";
 
@@ -65,8 +66,27 @@ static const char services_json[] =
 	"         'port', v.port, 'settings', v.settings) ORDER BY v.kind), '[]')"
 	"  FROM provision.services v WHERE v.server_id = s.id)";
 
+static const char credentials_exist[] =
+	"EXISTS (SELECT 1 FROM provision.db_credentials c WHERE c.server_id = s.id)";
+
+/*
+ * Returns the db_credentials column: whether credentials exist, or NULL
+ * for a role that may not read provision.db_credentials.server_id, for
+ * which the EXISTS would fail the whole query.  Returns NULL on error.
+ */
+static const char *credentials_column(PGconn *conn)
+{
+	bool allowed;
+
+	if (db_query_bool(conn, "SELECT has_column_privilege('provision.db_credentials',"
+			  " 'server_id', 'SELECT')", 0, NULL, &allowed) != 0)
+		return NULL;
+	return allowed ? credentials_exist : "NULL::boolean";
+}
+
 int servers_list(struct ctl *ctl, int argc, char **argv)
 {
+	const char *credentials;
 	PGresult *res;
 	char *sql;
 	int status;
@@ -78,7 +98,9 @@ int servers_list(struct ctl *ctl, int argc, char **argv)
 	if ((status = ctl_connect(ctl)) != 0)
 		return status;
 
-	sql = xasprintf(list_sql, ctl->json ? services_json : services_text);
+	if ((credentials = credentials_column(ctl->conn)) == NULL)
+		return CTL_EXIT_DB;
+	sql = xasprintf(list_sql, ctl->json ? services_json : services_text, credentials);
 	res = db_query(ctl->conn, sql, 0, NULL);
 	free(sql);
 	if (res == NULL)

@@ -96,6 +96,18 @@ PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const
 	return NULL;
 }
 
+int db_query_bool(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		  bool *value)
+{
+	PGresult *res = db_query(conn, sql, nparams, params);
+
+	if (res == NULL)
+		return -1;
+	*value = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
 int db_command(PGconn *conn, const char *sql)
 {
 	/* PQexec, unlike PQexecParams, accepts several statements separated by ";". */

@@ -34,6 +34,13 @@ PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const
  */
 PGresult *db_try(PGconn *conn, const char *sql, int nparams, const char *const *params);
 
+/*
+ * Runs SQL, which returns one boolean, and stores it in *VALUE.  Returns
+ * 0, or -1 after printing the error.
+ */
+int db_query_bool(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		  bool *value);
+
 /* Returns true if RES contains rows or reports a completed command. */
 bool db_ok(const PGresult *res);
 

@@ -144,12 +144,10 @@ static int store_credentials(PGconn *conn, const char *const *params)
 	PGresult *res;
 	bool have_function;
 
-	res = db_query(conn, "SELECT to_regprocedure("
-		       "'provision.set_db_credentials(bigint, text, text)') IS NOT NULL", 0, NULL);
-	if (res == NULL)
+	if (db_query_bool(conn, "SELECT to_regprocedure("
+			  "'provision.set_db_credentials(bigint, text, text)') IS NOT NULL",
+			  0, NULL, &have_function) != 0)
 		return CTL_EXIT_DB;
-	have_function = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
 
 	if (have_function)
 		res = db_query(conn, "SELECT provision.set_db_credentials($1::bigint, $2, $3)",

@@ -164,6 +164,17 @@ check "list marks the credentials" grep -qE '^db-1\.prod .* yes ' "$WORK/out"
 check_stdout "list prints no password" "db-1.prod"
 check "list prints no password text" test "$(grep -c 'other' "$WORK/out")" = 0
 
+# A role that may not read provision.db_credentials still gets the list, without that column.
+reader=${TEST_DB}_reader
+sql "DROP ROLE IF EXISTS $reader"
+sql "CREATE ROLE $reader LOGIN; GRANT USAGE ON SCHEMA provision TO $reader;
+	GRANT SELECT ON provision.servers, provision.services TO $reader"
+timeout 30 "$PROVISIONCTL" -d "$DB user=$reader" servers list >"$WORK/out" 2>"$WORK/err"
+status=$?
+check_status "list without access to credentials" 0
+check "list without access to credentials leaves the column empty" grep -qE '^db-1\.prod .* - +-$' "$WORK/out"
+sql "DROP OWNED BY $reader; DROP ROLE $reader"
+
 # remove
 sql "INSERT INTO provision.tasks (type, server_id) SELECT 'verify', id FROM provision.servers WHERE name = 'db-1.prod'"
 ctl servers remove db-1.prod
