@@ -51,31 +51,6 @@ struct task_request {
 	bool wait;
 };
 
-/* The INSERT, built from the columns that have values. */
-struct insert {
-	char columns[256];
-	char values[256];
-	const char *params[8];
-	int count;
-};
-
-/* Adds COLUMN with the SQL expression EXPRESSION, in which "$" stands for the parameter. */
-static void add_column(struct insert *ins, const char *column, const char *expression,
-		       const char *value)
-{
-	const char *dollar = strchr(expression, '$');
-	size_t len;
-
-	ins->params[ins->count++] = value;
-	len = strlen(ins->columns);
-	snprintf(ins->columns + len, sizeof(ins->columns) - len, "%s%s",
-		 ins->count > 1 ? ", " : "", column);
-	len = strlen(ins->values);
-	snprintf(ins->values + len, sizeof(ins->values) - len, "%s%.*s$%d%s",
-		 ins->count > 1 ? ", " : "", (int)(dollar - expression), expression,
-		 ins->count, dollar + 1);
-}
-
 /* Checks that the database reads --run-after as a time, so that a typo is a usage error. */
 static int check_run_after(struct ctl *ctl, const char *run_after)
 {
@@ -124,33 +99,32 @@ static int check_request(const struct task_request *req)
 /* Inserts the task and stores its id.  Returns 0 or an exit code. */
 static int insert_task(struct ctl *ctl, const struct task_request *req, long long *id)
 {
-	struct insert ins = { 0 };
+	struct db_insert ins = { 0 };
 	char server_id[32], *args, *sql;
 	PGresult *res;
 	int status;
 
 	args = json_dumps(req->args, JSON_COMPACT);
-	add_column(&ins, "type", "$", req->type);
-	add_column(&ins, "args", "$::jsonb", args);
+	db_insert_add(&ins, "type", "$", req->type);
+	db_insert_add(&ins, "args", "$::jsonb", args);
 	if (req->server != NULL) {
 		status = find_server(ctl, "enqueue", req->server, server_id, sizeof(server_id));
 		if (status != 0)
 			goto out;
-		add_column(&ins, "server_id", "$::bigint", server_id);
+		db_insert_add(&ins, "server_id", "$::bigint", server_id);
 	}
 	if (req->priority != NULL)
-		add_column(&ins, "priority", "$::integer", req->priority);
+		db_insert_add(&ins, "priority", "$::integer", req->priority);
 	if (req->run_after != NULL && req->run_after[0] == '+')
-		add_column(&ins, "run_after", "now() + $::interval", req->run_after + 1);
+		db_insert_add(&ins, "run_after", "now() + $::interval", req->run_after + 1);
 	else if (req->run_after != NULL)
-		add_column(&ins, "run_after", "$::timestamptz", req->run_after);
+		db_insert_add(&ins, "run_after", "$::timestamptz", req->run_after);
 	if (req->max_attempts != NULL)
-		add_column(&ins, "max_attempts", "$::integer", req->max_attempts);
+		db_insert_add(&ins, "max_attempts", "$::integer", req->max_attempts);
 
 	if ((status = ctl_connect(ctl)) != 0)
 		goto out;
-	sql = xasprintf("INSERT INTO provision.tasks (%s) VALUES (%s) RETURNING id",
-			ins.columns, ins.values);
+	sql = db_insert_sql(&ins, "provision.tasks", "id");
 	res = db_query(ctl->conn, sql, ins.count, ins.params);
 	free(sql);
 	if (res == NULL) {
@@ -234,15 +208,7 @@ static int run(struct ctl *ctl, int argc, char **argv)
 	if ((status = insert_task(ctl, &req, &id)) != 0)
 		goto out;
 
-	if (ctl->json && req.wait)
-		print_json_line(json_pack("{s:I}", "id", (json_int_t)id));
-	else if (ctl->json)
-		print_json(json_pack("{s:I}", "id", (json_int_t)id));
-	else
-		printf("%lld\n", id);
-	fflush(stdout);
-	if (req.wait)
-		status = follow_task(ctl, id, 0, true);
+	status = print_new_task(ctl, id, req.wait);
 
 out:
 	json_decref(req.args);

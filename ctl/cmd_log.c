@@ -38,11 +38,7 @@ static int run(struct ctl *ctl, int argc, char **argv)
 			return ctl_option_error("log");
 		follow = true;
 	}
-	if (optind >= argc)
-		return ctl_usage_error("log", "missing task ID");
-	if (optind + 1 < argc)
-		return ctl_usage_error("log", "unexpected argument \"%s\"", argv[optind + 1]);
-	if ((status = parse_task_id("log", argv[optind], &id)) != 0)
+	if ((status = parse_task_id_argument("log", argc, argv, &id)) != 0)
 		return status;
 
 	if ((status = find_task(ctl, id, task_status, sizeof(task_status))) != 0)

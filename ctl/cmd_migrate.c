@@ -44,18 +44,17 @@ static int lock_migrations(PGconn *conn)
 	PGresult *res;
 	bool locked;
 
-	res = db_query(conn, "SELECT pg_try_advisory_lock($1::bigint)", 1, params);
-	if (res == NULL)
+	if (db_query_bool(conn, "SELECT pg_try_advisory_lock($1::bigint)", 1, params, &locked) != 0)
 		return -1;
-	locked = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
 	if (locked)
 		return 0;
 
 	fprintf(stderr, "provisionctl: another migrate is running; waiting for it to finish\n");
 	res = db_query(conn, "SELECT pg_advisory_lock($1::bigint)", 1, params);
+	if (res == NULL)
+		return -1;
 	PQclear(res);
-	return res != NULL ? 0 : -1;
+	return 0;
 }
 
 static void unlock_migrations(PGconn *conn)
@@ -232,18 +231,15 @@ static int run_status(struct ctl *ctl)
 		" ORDER BY 1";
 	char *list = embedded_json();
 	const char *const params[] = { list };
-	PGresult *exists, *res;
+	PGresult *res;
 	int version = 0, pending = 0;
 	bool tracked;
 
-	exists = db_query(ctl->conn, "SELECT to_regclass('provision.schema_migrations') IS NOT NULL",
-			  0, NULL);
-	if (exists == NULL) {
+	if (db_query_bool(ctl->conn, "SELECT to_regclass('provision.schema_migrations') IS NOT NULL",
+			  0, NULL, &tracked) != 0) {
 		free(list);
 		return CTL_EXIT_DB;
 	}
-	tracked = PQgetvalue(exists, 0, 0)[0] == 't';
-	PQclear(exists);
 
 	res = db_query(ctl->conn, tracked ? sql_tracked : sql_untracked, 1, params);
 	free(list);

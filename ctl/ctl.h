@@ -46,5 +46,11 @@ struct ctl_command {
 extern const struct ctl_command cmd_migrate;
 extern const struct ctl_command cmd_enqueue;
 extern const struct ctl_command cmd_log;
+extern const struct ctl_command cmd_tasks;
+extern const struct ctl_command cmd_show;
+extern const struct ctl_command cmd_cancel;
+extern const struct ctl_command cmd_retry;
+extern const struct ctl_command cmd_status;
+extern const struct ctl_command cmd_servers;
 
 #endif

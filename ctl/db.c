@@ -1,8 +1,11 @@
 #include "db.h"
 
+#include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "output.h"
+#include "xalloc.h"
 
 PGconn *db_connect(const char *conninfo)
 {
@@ -76,6 +79,9 @@ void db_print_error(PGconn *conn, const PGresult *res, const char *context)
 		fprintf(stderr, "DETAIL: %s\n", detail);
 	if (hint != NULL)
 		fprintf(stderr, "HINT: %s\n", hint);
+	else if (strcmp(db_sqlstate(res), SQLSTATE_UNDEFINED_TABLE) == 0)
+		fputs("HINT: the schema is missing or older than provisionctl; run provisionctl "
+		      "migrate\n", stderr);
 }
 
 PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params)
@@ -90,6 +96,18 @@ PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const
 	return NULL;
 }
 
+int db_query_bool(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		  bool *value)
+{
+	PGresult *res = db_query(conn, sql, nparams, params);
+
+	if (res == NULL)
+		return -1;
+	*value = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return 0;
+}
+
 int db_command(PGconn *conn, const char *sql)
 {
 	/* PQexec, unlike PQexecParams, accepts several statements separated by ";". */
@@ -102,4 +120,29 @@ int db_command(PGconn *conn, const char *sql)
 	}
 	PQclear(res);
 	return status;
+}
+
+void db_insert_add(struct db_insert *ins, const char *column, const char *expression,
+		   const char *value)
+{
+	const char *dollar = strchr(expression, '$');
+	size_t len;
+
+	assert(dollar != NULL);
+	assert(ins->count < (int)(sizeof(ins->params) / sizeof(ins->params[0])));
+	ins->params[ins->count++] = value;
+
+	len = strlen(ins->columns);
+	snprintf(ins->columns + len, sizeof(ins->columns) - len, "%s%s",
+		 ins->count > 1 ? ", " : "", column);
+	len = strlen(ins->values);
+	snprintf(ins->values + len, sizeof(ins->values) - len, "%s%.*s$%d%s",
+		 ins->count > 1 ? ", " : "", (int)(dollar - expression), expression,
+		 ins->count, dollar + 1);
+}
+
+char *db_insert_sql(const struct db_insert *ins, const char *table, const char *returning)
+{
+	return xasprintf("INSERT INTO %s (%s) VALUES (%s) RETURNING %s", table, ins->columns,
+			 ins->values, returning);
 }

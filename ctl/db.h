@@ -34,13 +34,24 @@ PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const
  */
 PGresult *db_try(PGconn *conn, const char *sql, int nparams, const char *const *params);
 
+/*
+ * Runs SQL, which returns one boolean, and stores it in *VALUE.  Returns
+ * 0, or -1 after printing the error.
+ */
+int db_query_bool(PGconn *conn, const char *sql, int nparams, const char *const *params,
+		  bool *value);
+
 /* Returns true if RES contains rows or reports a completed command. */
 bool db_ok(const PGresult *res);
 
 /* Returns the SQLSTATE of a failed RES, or "" if it has none. */
 const char *db_sqlstate(const PGresult *res);
 
-/* Prints the error of a failed RES (or of CONN when RES is NULL), prefixed by "CONTEXT: ". */
+/*
+ * Prints the error of a failed RES (or of CONN when RES is NULL), prefixed
+ * by "CONTEXT: ", with its DETAIL and HINT.  An undefined table gets the
+ * hint to run provisionctl migrate.
+ */
 void db_print_error(PGconn *conn, const PGresult *res, const char *context);
 
 /*
@@ -49,5 +60,26 @@ void db_print_error(PGconn *conn, const PGresult *res, const char *context);
  * the error.
  */
 int db_command(PGconn *conn, const char *sql);
+
+/*
+ * An INSERT built from the columns that have values, so that the others
+ * get their column defaults from the schema instead of copies in C.
+ */
+struct db_insert {
+	char columns[256];
+	char values[256];
+	const char *params[8];
+	int count;
+};
+
+/*
+ * Adds COLUMN with the SQL expression EXPRESSION, in which the one "$"
+ * stands for the parameter VALUE, such as "$::jsonb".
+ */
+void db_insert_add(struct db_insert *ins, const char *column, const char *expression,
+		   const char *value);
+
+/* Returns the malloc'ed statement "INSERT INTO TABLE (...) VALUES (...) RETURNING RETURNING". */
+char *db_insert_sql(const struct db_insert *ins, const char *table, const char *returning);
 
 #endif

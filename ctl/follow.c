@@ -188,3 +188,18 @@ int follow_task(struct ctl *ctl, long long id, long long last_id, bool print_log
 	PQclear(PQexec(ctl->conn, "UNLISTEN *"));
 	return status;
 }
+
+int print_new_task(struct ctl *ctl, long long id, bool wait)
+{
+	if (ctl->json && wait)
+		print_json_line(json_pack("{s:I}", "id", (json_int_t)id));
+	else if (ctl->json)
+		print_json(json_pack("{s:I}", "id", (json_int_t)id));
+	else
+		printf("%lld\n", id);
+	fflush(stdout);
+
+	if (!wait)
+		return CTL_EXIT_OK;
+	return follow_task(ctl, id, 0, true);
+}

@@ -31,4 +31,12 @@ int print_log_rows(struct ctl *ctl, long long id, long long *last_id, bool strea
  */
 int follow_task(struct ctl *ctl, long long id, long long last_id, bool print_log);
 
+/*
+ * Prints the id of the new task ID, as {"id": ID} with --json, then
+ * follows the task like follow_task when WAIT is true.  With --json and
+ * WAIT the id is the first of the JSON lines.  Returns CTL_EXIT_OK, or
+ * the code of follow_task.
+ */
+int print_new_task(struct ctl *ctl, long long id, bool wait);
+
 #endif

@@ -18,6 +18,12 @@ static const struct ctl_command *const commands[] = {
 	&cmd_migrate,
 	&cmd_enqueue,
 	&cmd_log,
+	&cmd_tasks,
+	&cmd_show,
+	&cmd_cancel,
+	&cmd_retry,
+	&cmd_status,
+	&cmd_servers,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -35,7 +41,8 @@ static void print_usage(FILE *out)
 	      "  -d, --database CONNINFO  libpq connection string, such as\n"
 	      "                         \"host=/run/postgresql dbname=provision\"\n"
 	      "      --json             print JSON instead of tables; commands that follow\n"
-	      "                         a task print one JSON object per line\n"
+	      "                         a task print one JSON object per line.  It may\n"
+	      "                         also follow COMMAND\n"
 	      "  -h, --help             print this help; COMMAND --help prints a command's\n"
 	      "      --version          print the version\n"
 	      "\n"
@@ -74,6 +81,27 @@ static bool wants_help(int argc, char **argv)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Removes every "--json" before any "--" from ARGV and sets *JSON if there
+ * was one, so that --json may follow COMMAND too.  No option of any
+ * command accepts "--json" as its value.  Returns the new argc.
+ */
+static int take_json_option(int argc, char **argv, bool *json)
+{
+	int count = 1, i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			*json = true;
+		else
+			argv[count++] = argv[i];
+	}
+	for (; i < argc; i++)
+		argv[count++] = argv[i];
+	argv[count] = NULL;
+	return count;
 }
 
 int ctl_connect(struct ctl *ctl)
@@ -167,6 +195,7 @@ int main(int argc, char **argv)
 	cmd = find_command(argv[0]);
 	if (cmd == NULL)
 		return ctl_usage_error(NULL, "unknown command \"%s\"", argv[0]);
+	argc = take_json_option(argc, argv, &ctl.json);
 	if (wants_help(argc, argv)) {
 		fputs(cmd->usage, stdout);
 		return CTL_EXIT_OK;

@@ -126,9 +126,14 @@ static size_t display_width(const char *s)
 	return width;
 }
 
+/* Returns the text of a cell for people: "-" for NULL and yes or no for booleans. */
 static const char *cell_text(const PGresult *res, int row, int col)
 {
-	return PQgetisnull(res, row, col) ? "-" : PQgetvalue(res, row, col);
+	if (PQgetisnull(res, row, col))
+		return "-";
+	if (PQftype(res, col) == OID_BOOL)
+		return PQgetvalue(res, row, col)[0] == 't' ? "yes" : "no";
+	return PQgetvalue(res, row, col);
 }
 
 /* Writes S with control characters as spaces, then pads it to WIDTH unless LAST. */

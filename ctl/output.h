@@ -38,7 +38,8 @@ json_t *result_to_json(const PGresult *res);
 
 /*
  * Prints RES as a table: a header of column names, then one line per row
- * with columns aligned.  NULL prints as "-", and line breaks and tabs in
+ * with columns aligned.  NULL prints as "-", booleans as yes or no, and
+ * line breaks and tabs in
  * values print as spaces, so that every row stays on one line.
  */
 void print_table(const PGresult *res, FILE *out);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -37,6 +38,24 @@ int parse_number(const char *command, const char *label, const char *text,
 int parse_task_id(const char *command, const char *text, long long *id)
 {
 	return parse_number(command, "task id", text, 1, INT64_MAX, id);
+}
+
+int parse_no_options(const char *command, int argc, char **argv)
+{
+	static const struct option none[] = { { NULL, 0, NULL, 0 } };
+
+	if (getopt_long(argc, argv, "", none, NULL) != -1)
+		return ctl_option_error(command);
+	return 0;
+}
+
+int parse_task_id_argument(const char *command, int argc, char **argv, long long *id)
+{
+	if (optind >= argc)
+		return ctl_usage_error(command, "missing task ID");
+	if (optind + 1 < argc)
+		return ctl_usage_error(command, "unexpected argument \"%s\"", argv[optind + 1]);
+	return parse_task_id(command, argv[optind], id);
 }
 
 /* Returns true for a letter, digit, '.', '-' or '_'. */

@@ -15,6 +15,15 @@ int parse_number(const char *command, const char *label, const char *text,
 /* Parses TEXT as a task id, a whole number from 1 up. */
 int parse_task_id(const char *command, const char *text, long long *id);
 
+/* Runs getopt for a command that has no options, so that any option is an error. */
+int parse_no_options(const char *command, int argc, char **argv);
+
+/*
+ * Parses the one positional argument left after getopt, argv[optind], as
+ * a task id; a missing or extra argument is an error too.
+ */
+int parse_task_id_argument(const char *command, int argc, char **argv, long long *id);
+
 /* Server names: letters, digits, '.', '-' and '_', not starting with '-', 1 to 64 characters. */
 int check_server_name(const char *command, const char *name);
 

@@ -26,6 +26,18 @@ bool task_status_final(const char *status)
 	       strcmp(status, "running") != 0;
 }
 
+int report_server_not_found(const char *name)
+{
+	ctl_error("server \"%s\" not found; provisionctl servers list shows the servers", name);
+	return CTL_EXIT_NOT_FOUND;
+}
+
+int report_task_not_found(long long id)
+{
+	ctl_error("task %lld not found; provisionctl tasks lists the tasks", id);
+	return CTL_EXIT_NOT_FOUND;
+}
+
 int find_server(struct ctl *ctl, const char *command, const char *name, char *id, size_t idlen)
 {
 	const char *const params[] = { name };
@@ -41,9 +53,7 @@ int find_server(struct ctl *ctl, const char *command, const char *name, char *id
 	if (res == NULL)
 		return CTL_EXIT_DB;
 	if (PQntuples(res) == 0) {
-		ctl_error("server \"%s\" not found; provisionctl servers list shows the servers",
-			  name);
-		status = CTL_EXIT_NOT_FOUND;
+		status = report_server_not_found(name);
 	} else {
 		snprintf(id, idlen, "%s", PQgetvalue(res, 0, 0));
 	}
@@ -66,11 +76,25 @@ int find_task(struct ctl *ctl, long long id, char *status, size_t len)
 	if (res == NULL)
 		return CTL_EXIT_DB;
 	if (PQntuples(res) == 0) {
-		ctl_error("task %lld not found; provisionctl tasks lists the tasks", id);
-		result = CTL_EXIT_NOT_FOUND;
+		result = report_task_not_found(id);
 	} else {
 		snprintf(status, len, "%s", PQgetvalue(res, 0, 0));
 	}
 	PQclear(res);
 	return result;
+}
+
+int start_task_command(struct ctl *ctl, const char *command, int argc, char **argv,
+		       long long *id, char *id_text, size_t len)
+{
+	int status;
+
+	if ((status = parse_no_options(command, argc, argv)) != 0)
+		return status;
+	if ((status = parse_task_id_argument(command, argc, argv, id)) != 0)
+		return status;
+	if ((status = ctl_connect(ctl)) != 0)
+		return status;
+	snprintf(id_text, len, "%lld", *id);
+	return 0;
 }

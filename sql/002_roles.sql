@@ -4,8 +4,8 @@
 --                       servers and services, and writes database
 --                       credentials without being able to read them back
 --   provision_daemon    what provisiond needs at run time, and no DDL
---   provision_operator  reads everything but credentials, cancels and
---                       retries tasks (provisionctl)
+--   provision_operator  reads everything but credentials (it may see which
+--                       servers have some), cancels and retries tasks
 -- Roles belong to the whole cluster, so they may exist already from
 -- another database; their grants here apply to this database only.
 
@@ -50,6 +50,7 @@ GRANT UPDATE (verified_at) ON provision.servers TO provision_daemon;
 GRANT SELECT ON provision.schema_migrations, provision.servers, provision.services,
                 provision.tasks, provision.task_log, provision.daemons
     TO provision_operator;
+GRANT SELECT (server_id) ON provision.db_credentials TO provision_operator;
 GRANT UPDATE (cancel_requested_at) ON provision.tasks TO provision_operator;
 GRANT INSERT (type, server_id, args, priority, run_after, max_attempts) ON provision.tasks
     TO provision_operator;
