@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -19,6 +20,7 @@
 #include "log.h"
 #include "queue.h"
 #include "sdnotify.h"
+#include "ssh.h"
 #include "versions.h"
 #include "workers.h"
 #include "xalloc.h"
@@ -218,16 +220,37 @@ static void hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 /* ---- startup ---- */
 
+/* Warns about a file the workers will need but cannot use. */
+static void check_file(const char *setting, const char *path, bool secret)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "warning: %s %s: %s; tasks that use SSH will fail until it exists\n",
+			setting, path, strerror(errno));
+		return;
+	}
+	if (secret && (st.st_mode & 077) != 0)
+		fprintf(stderr, "warning: %s %s is accessible by group or others (mode %03o); "
+			"run: chmod 600 %s\n", setting, path, (unsigned)(st.st_mode & 0777), path);
+}
+
 static int check_config(const struct config *cfg, const char *path)
 {
+	char ssh_support[512];
+
 	if (access(cfg->worker_program, X_OK) != 0)
 		fprintf(stderr, "warning: worker_program %s is not executable: %s\n",
 			cfg->worker_program, strerror(errno));
+	check_file("ssh_private_key", cfg->ssh_private_key, true);
+	check_file("ssh_known_hosts", cfg->ssh_known_hosts, false);
+
 	printf("# %s is valid; effective settings:\n", path);
 	config_dump(cfg, stdout);
 	printf("# ");
 	versions_print(stdout, "\n# ");
-	printf("\n");
+	ssh_describe_library(ssh_support, sizeof(ssh_support));
+	printf("\n# %s\n", ssh_support);
 	return 0;
 }
 

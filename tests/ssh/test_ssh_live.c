@@ -766,6 +766,71 @@ static void case_command_timeout(void)
 	ssh_close(c);
 }
 
+/* Counts processes on this machine (the sshd fixture's server) whose command line contains MARKER. */
+static int remote_processes(struct ssh_conn *c, const char *marker)
+{
+	struct ssh_cmd_result res;
+	struct output o;
+	char command[256];
+	int count;
+
+	snprintf(command, sizeof(command), "pgrep -c -f -- '%s' || true", marker);
+
+	/* MARKER is a pattern such as "sleep 30[3]", which does not match this shell's own command line. */
+	run_ok(c, command, &o, &res);
+	count = atoi(o.stdout_text);
+	return count;
+}
+
+static void case_command_stopped_on_timeout(void)
+{
+	struct ssh_conn *c = server_and_connection();
+	struct ssh_cmd_result res;
+	struct ssh_error err;
+	struct output o;
+
+	CHECK(run(c, "sh -c 'sleep 301; true' & sleep 302; wait", 1.0, &o, &res, &err) != 0,
+	      "the command finished within 1 s");
+	CHECK_CONTAINS(err.message, "did not finish within 1 s");
+	CHECK_CONTAINS(o.notices, "stopped the command on the server");
+	CHECK(remote_processes(c, "sleep 30[12]") == 0,
+	      "processes of the timed-out command still run on the server");
+	ssh_close(c);
+}
+
+static volatile sig_atomic_t test_interrupt;
+
+static void on_alarm(int signum)
+{
+	(void)signum;
+	test_interrupt = 1;
+}
+
+static void case_command_stopped_on_interrupt(void)
+{
+	struct ssh_conn *c = server_and_connection();
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct ssh_cmd_result res;
+	struct ssh_error err;
+	struct output o;
+	double start = now();
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	ssh_set_interrupt_flag(&test_interrupt);
+	alarm(1);
+	CHECK(run(c, "sleep 303", 60, &o, &res, &err) != 0, "the command finished despite the interrupt");
+	CHECK(now() - start < 10, "the interrupt took %.1f s to stop the command", now() - start);
+	CHECK_CONTAINS(err.message, "stopped before the command finished");
+	CHECK_CONTAINS(o.notices, "stopped the command on the server");
+
+	test_interrupt = 0;
+	CHECK(remote_processes(c, "sleep 30[3]") == 0,
+	      "the interrupted command still runs on the server");
+	ssh_set_interrupt_flag(NULL);
+	ssh_close(c);
+}
+
 static void case_connection_lost(void)
 {
 	struct ssh_conn *c = server_and_connection();
@@ -1141,6 +1206,7 @@ static const struct {
 	CASE(shell_ok), CASE(shell_nologin), CASE(shell_forced_internal_sftp), CASE(shell_closed_after_login),
 	CASE(exit_status), CASE(signal), CASE(remote_pid), CASE(stderr_megabytes), CASE(hostile_output),
 	CASE(output_cap), CASE(command_timeout), CASE(connection_lost),
+	CASE(command_stopped_on_timeout), CASE(command_stopped_on_interrupt),
 	CASE(silent_listener), CASE(non_ssh_listener), CASE(connection_refused),
 	CASE(sftp_round_trip), CASE(sftp_tree_ops), CASE(sftp_replace_existing), CASE(sftp_not_found),
 	CASE(describe_library),
