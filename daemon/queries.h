@@ -9,7 +9,16 @@
 #define SQL_SESSION_SETUP \
 	"SET application_name = 'provisiond'; " \
 	"LISTEN provision_tasks; " \
-	"LISTEN provision_cancel"
+	"LISTEN provision_cancel; " \
+	"LISTEN provision_ping"
+
+/*
+ * $1 daemon name: a health check that must come back as a notification on
+ * the same connection, proving that it still carries queries and
+ * notifications both ways.
+ */
+#define SQL_PING \
+	"SELECT pg_notify('provision_ping', $1)"
 
 #define SQL_SCHEMA_VERSION \
 	"SELECT coalesce(max(version), 0) FROM provision.schema_migrations"

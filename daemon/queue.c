@@ -51,6 +51,7 @@ static struct {
 	bool flush_inflight;
 	bool maintenance_inflight;
 	struct held_ids renew_sent;
+	double ping_sent_at;	/* ev_now() of the unanswered health check, 0 when none */
 
 	struct batch pending;	/* filled by workers' events */
 	struct batch inflight;	/* being written, or of unknown fate when uncertain is set */
@@ -548,6 +549,38 @@ static void add_held(int64_t task_id, void *arg)
 	held->ids[held->count++] = task_id;
 }
 
+static void ping_done(PGresult *res, void *arg)
+{
+	if (res != NULL && !result_ok(res))
+		log_query_failure("sending the health check notification", res);
+}
+
+/*
+ * Resets a connection that stopped answering: a health check notification
+ * that has not come back within lease_duration means a half-open TCP
+ * connection or a server that no longer delivers notifications, and the
+ * leases of this daemon's tasks are lapsing anyway.  Returns
+ * true if the connection was reset.
+ */
+static bool check_health(void)
+{
+	double now = ev_now(q.loop);
+	const char *params[1] = { q.name };
+
+	if (q.ping_sent_at > 0 && now - q.ping_sent_at > q.cfg->lease_duration) {
+		char reason[128];
+
+		snprintf(reason, sizeof(reason), "no answer to the health check for %.0f s",
+			 now - q.ping_sent_at);
+		q.ping_sent_at = 0;
+		pgconn_reset(q.conn, reason);
+		return true;
+	}
+	if (q.ping_sent_at == 0 && pgconn_query(q.conn, SQL_PING, 1, params, ping_done, NULL) == 0)
+		q.ping_sent_at = now;
+	return false;
+}
+
 static void lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct pgarray ids = { 0 };
@@ -555,7 +588,7 @@ static void lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	const char *params[3];
 	char id[32];
 
-	if (!q.ready || q.maintenance_inflight)
+	if (!q.ready || check_health() || q.maintenance_inflight)
 		return;
 
 	q.renew_sent.count = 0;
@@ -673,10 +706,16 @@ static void conn_ready(void *arg)
 static void conn_lost(void *arg)
 {
 	q.ready = false;
+	q.ping_sent_at = 0;
 }
 
 static void conn_notify(const char *channel, const char *payload, void *arg)
 {
+	if (strcmp(channel, "provision_ping") == 0) {
+		if (strcmp(payload, q.name) == 0)
+			q.ping_sent_at = 0;
+		return;
+	}
 	if (strcmp(channel, "provision_tasks") == 0)
 		q.claim_wanted = true;
 	else if (strcmp(channel, "provision_cancel") == 0)

@@ -11,7 +11,7 @@ test_setup migrate
 received=$TEST_DIR/notify.txt
 python3 "$(dirname "$0")/notify-receiver.py" "$TEST_DIR/notify.sock" "$received" &
 receiver=$!
-trap 'kill $receiver 2>/dev/null; cleanup' EXIT
+trap 'rc=$?; kill $receiver 2>/dev/null || true; (exit $rc); cleanup' EXIT
 for _ in $(seq 1 50); do
 	[ -S "$TEST_DIR/notify.sock" ] && break
 	sleep 0.1
