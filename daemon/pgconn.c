@@ -151,8 +151,8 @@ static void send_next(struct pgconn *c)
 
 static void setup_done(struct pgconn *c)
 {
-	log_info("database connection %s ready (server %d, backend pid %d)", c->name,
-		 PQserverVersion(c->pg), PQbackendPID(c->pg));
+	log_info("database connection %s ready: host %s port %s, server version %d, backend pid %d",
+		 c->name, PQhost(c->pg), PQport(c->pg), PQserverVersion(c->pg), PQbackendPID(c->pg));
 	c->state = PGCONN_READY;
 	c->backoff = BACKOFF_MIN;
 	watch_socket(c, EV_READ);

@@ -17,8 +17,8 @@ start=$(date +%s%N)
 
 wait_log d1 "no answer to the health check" 15
 assert_le "$(seconds_since "$start")" 8 "seconds until the frozen connection was noticed"
-wait_log d1 "database connection queue ready" 10
-assert_eq "$(grep -c "database connection queue ready" "$TEST_DIR/d1.log")" 2 \
+wait_log d1 "database connection queue ready:" 10
+assert_eq "$(grep -c "database connection queue ready:" "$TEST_DIR/d1.log")" 2 \
 	"connections made by daemon d1 (one before and one after the reset)"
 
 id=$(enqueue noop '{"log": 1}')

@@ -25,7 +25,7 @@ assert_eq "$(sql "SELECT count(*) FROM provision.tasks WHERE attempts <> 1")" 0 
 assert_eq "$(sql "SELECT count(*) FROM provision.task_log")" "$((TASKS * (LINES + 1)))" "log rows in all"
 assert_eq "$(sql "SELECT count(*) FROM (SELECT task_id, message FROM provision.task_log
 	GROUP BY task_id, message HAVING count(*) > 1) twice")" 0 "log rows written twice"
-assert_eq "$(grep -c "database connection queue ready" "$TEST_DIR/d1.log")" 2 \
+assert_eq "$(grep -c "database connection queue ready:" "$TEST_DIR/d1.log")" 2 \
 	"connections made by daemon d1 (one before and one after the termination)"
 
 # The new connection listens again: a task inserted now starts without waiting for a poll.

@@ -26,8 +26,8 @@ assert_eq "$(sql "SELECT count(*) FROM (SELECT task_id, message FROM provision.t
 	GROUP BY task_id, message HAVING count(*) > 1) twice")" 0 "log rows written twice"
 assert_eq "$(sql "SELECT count(*) FROM provision.tasks t WHERE (SELECT count(*) FROM provision.task_log l
 	WHERE l.task_id = t.id) <> $((LINES + 1))")" 0 "tasks with a log row missing"
-assert_contains "$(daemon_log d1)" "database connection queue ready" "log of daemon d1"
-assert_eq "$(grep -c "database connection queue ready" "$TEST_DIR/d1.log")" 2 \
+assert_contains "$(daemon_log d1)" "database connection queue ready:" "log of daemon d1"
+assert_eq "$(grep -c "database connection queue ready:" "$TEST_DIR/d1.log")" 2 \
 	"connections made by daemon d1 (one before and one after the restart)"
 stop_daemon d1
 
