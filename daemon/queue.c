@@ -611,9 +611,41 @@ static void lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* ---- the loop hook ---- */
 
+static size_t batch_bytes(const struct batch *b)
+{
+	return b->log_message.len + b->out_error.len + b->out_result.len;
+}
+
+/*
+ * Pauses the workers' events while more than log_buffer_max bytes wait for
+ * the database, and resumes them below half of it.
+ * NOTE: the buffer is only held in memory, with this bound; it is not
+ * spilled to a file, so a daemon killed during an outage loses it (the
+ * tasks themselves are recovered through their leases).
+ */
+static void apply_backpressure(void)
+{
+	static bool paused;
+	size_t bytes = batch_bytes(&q.pending) + batch_bytes(&q.inflight);
+	size_t max = (size_t)q.cfg->log_buffer_max;
+
+	if (!paused && bytes > max) {
+		log_warning("%zu bytes of task logs wait for the database; pausing the workers' "
+			    "output until they are written", bytes);
+		paused = true;
+		workers_pause_events(true);
+	} else if (paused && bytes < max / 2) {
+		log_notice("the database caught up; resuming the workers' output");
+		paused = false;
+		workers_pause_events(false);
+	}
+}
+
 static void run_pending(void)
 {
 	int capacity;
+
+	apply_backpressure();
 
 	if (!q.draining)
 		dispatch_backlog();

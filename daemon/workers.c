@@ -53,6 +53,7 @@ static const struct config *pool_cfg;
 static struct workers_events pool_events;
 static struct worker **pool;
 static int pool_size;
+static bool events_paused;
 
 static void finish_task(struct worker *w, const char *status, const char *error,
 			const char *result, bool transient);
@@ -365,7 +366,8 @@ static struct worker *spawn_worker(void)
 	ev_child_init(&w->child_watcher, child_cb, pid, 0);
 	ev_init(&w->deadline, deadline_cb);
 	w->event_watcher.data = w->request_watcher.data = w->child_watcher.data = w->deadline.data = w;
-	ev_io_start(pool_loop, &w->event_watcher);
+	if (!events_paused)
+		ev_io_start(pool_loop, &w->event_watcher);
 	ev_child_start(pool_loop, &w->child_watcher);
 	log_debug("started worker pid %d", (int)pid);
 	return w;
@@ -572,6 +574,23 @@ void workers_stop_all(void)
 			continue;
 		retire(w, "the daemon is stopping");
 		stop_task(w, NULL, NULL);
+	}
+}
+
+void workers_pause_events(bool pause)
+{
+	if (pause == events_paused)
+		return;
+	events_paused = pause;
+	for (int i = 0; i < pool_size; i++) {
+		struct worker *w = pool[i];
+
+		if (w == NULL || w->state == WORKER_DEAD || w->event_fd < 0)
+			continue;
+		if (pause)
+			ev_io_stop(pool_loop, &w->event_watcher);
+		else
+			ev_io_start(pool_loop, &w->event_watcher);
 	}
 }
 

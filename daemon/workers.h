@@ -75,6 +75,13 @@ void workers_foreach_task(void (*fn)(int64_t task_id, void *arg), void *arg);
  */
 void workers_stop_all(void);
 
+/*
+ * Stops or resumes reading the workers' event pipes.  While paused, a
+ * worker that writes blocks once its pipe is full, which bounds the memory
+ * the daemon spends on lines it cannot store yet.
+ */
+void workers_pause_events(bool pause);
+
 /* Returns the number of worker processes still alive. */
 int workers_alive(void);
 

@@ -48,6 +48,7 @@ static const struct setting settings[] = {
 	{ "log_level", SETTING_LEVEL, FIELD(log_level), "info", 0, 0 },
 	{ "claim_batch", SETTING_INT, FIELD(claim_batch), "64", 1, 10000 },
 	{ "prefetch", SETTING_INT, FIELD(prefetch), "0", 0, 10000 },
+	{ "log_buffer_max", SETTING_INT, FIELD(log_buffer_max), "67108864", 65536, 1073741824 },
 	{ "timeout_noop", SETTING_SECONDS, FIELD(timeout_noop), "300", 1, 604800 },
 	{ "timeout_verify", SETTING_SECONDS, FIELD(timeout_verify), "600", 1, 604800 },
 	{ "timeout_sync", SETTING_SECONDS, FIELD(timeout_sync), "3600", 1, 604800 },

@@ -23,6 +23,7 @@ struct config {
 	enum log_level log_level;
 	int claim_batch;	/* maximum tasks claimed by one query */
 	int prefetch;		/* tasks claimed ahead of free workers */
+	int log_buffer_max;	/* bytes of unwritten log rows before workers' output is paused */
 	double timeout_noop;	/* seconds a task of each type may run */
 	double timeout_verify;
 	double timeout_sync;
