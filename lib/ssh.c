@@ -1,6 +1,7 @@
 #include "ssh_internal.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -450,7 +451,17 @@ static int auth_methods_allow_publickey(struct ssh_conn *c, double deadline, str
 
 static int check_private_key(struct ssh_conn *c, struct ssh_key_info *info, struct ssh_error *err)
 {
+	struct stat st;
 	char msg[1024];
+
+	/* OpenSSH's ssh rejects such a key too: anyone in its group could log in as this daemon. */
+	if (stat(c->private_key, &st) == 0 && (st.st_mode & 077) != 0) {
+		ssh_error_set(err, c, SSH_STEP_AUTH, false,
+			      "private key %s is accessible by group or others (mode %03o); "
+			      "run: chmod 600 %s", c->private_key, (unsigned)(st.st_mode & 0777),
+			      c->private_key);
+		return -1;
+	}
 
 	if (ssh_keyfile_inspect(c->private_key, info, msg, sizeof(msg)) != 0) {
 		ssh_error_set(err, c, SSH_STEP_AUTH, false, "%s; check the ssh_private_key setting", msg);

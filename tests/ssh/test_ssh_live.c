@@ -579,6 +579,27 @@ static void case_encrypted_key(void)
 	CHECK(strstr(err.message, "secret") == NULL, "the message contains the passphrase: %s", err.message);
 }
 
+static void case_key_readable_by_others(void)
+{
+	const char *key;
+	struct ssh_error err;
+	struct ssh_conn *c;
+
+	start_server("");
+	key = env("SSHD_KEY_ED25519");
+	CHECK(chmod(key, 0640) == 0, "chmod 0640 %s failed", key);
+	c = try_connect(key, env("SSHD_KNOWN_HOSTS"), &err);
+	chmod(key, 0600);
+	CHECK(c == NULL, "connected with a group-readable private key");
+	if (c != NULL) {
+		ssh_close(c);
+		return;
+	}
+	CHECK(err.step == SSH_STEP_AUTH, "step %s", ssh_step_name(err.step));
+	CHECK_CONTAINS(err.message, "mode 640");
+	CHECK_CONTAINS(err.message, "chmod 600");
+}
+
 static void case_public_key_given(void)
 {
 	struct ssh_error err;
@@ -1207,6 +1228,7 @@ static const struct {
 	CASE(exit_status), CASE(signal), CASE(remote_pid), CASE(stderr_megabytes), CASE(hostile_output),
 	CASE(output_cap), CASE(command_timeout), CASE(connection_lost),
 	CASE(command_stopped_on_timeout), CASE(command_stopped_on_interrupt),
+	CASE(key_readable_by_others),
 	CASE(silent_listener), CASE(non_ssh_listener), CASE(connection_refused),
 	CASE(sftp_round_trip), CASE(sftp_tree_ops), CASE(sftp_replace_existing), CASE(sftp_not_found),
 	CASE(describe_library),
