@@ -36,6 +36,7 @@ struct worker {
 	size_t outlen;
 	int tasks_served;
 	double started_at;	/* ev_now() at fork */
+	double idle_since;	/* ev_now() when it last became idle */
 
 	int64_t task_id;	/* task being run, 0 when none */
 	char *task_type;
@@ -54,6 +55,7 @@ static struct workers_events pool_events;
 static struct worker **pool;
 static int pool_size;
 static bool events_paused;
+static ev_timer idle_timer;
 
 static void finish_task(struct worker *w, const char *status, const char *error,
 			const char *result, bool transient);
@@ -360,6 +362,7 @@ static struct worker *spawn_worker(void)
 	w->event_fd = evt[0];
 	w->state = WORKER_IDLE;
 	w->started_at = ev_now(pool_loop);
+	w->idle_since = w->started_at;
 	proto_reader_init(&w->reader);
 	ev_io_init(&w->event_watcher, event_read_cb, w->event_fd, EV_READ);
 	ev_io_init(&w->request_watcher, request_write_cb, w->request_fd, EV_WRITE);
@@ -429,6 +432,7 @@ static void finish_task(struct worker *w, const char *status, const char *error,
 
 	if (w->state == WORKER_BUSY) {
 		w->state = WORKER_IDLE;
+		w->idle_since = ev_now(pool_loop);
 		if (w->stopping)
 			retire(w, "its task was stopped");
 		else if (w->tasks_served >= pool_cfg->worker_max_tasks)
@@ -599,9 +603,27 @@ void workers_set_config(const struct config *cfg)
 	pool_cfg = cfg;
 }
 
+/* Retires workers that had no task for worker_idle_timeout seconds, as Postfix's max_idle does. */
+static void idle_cb(struct ev_loop *loop, ev_timer *timer, int revents)
+{
+	double now = ev_now(loop);
+
+	for (int i = 0; i < pool_size; i++) {
+		struct worker *w = pool[i];
+
+		if (w != NULL && w->state == WORKER_IDLE &&
+		    now - w->idle_since >= pool_cfg->worker_idle_timeout)
+			retire(w, "worker_idle_timeout reached");
+	}
+}
+
 void workers_init(struct ev_loop *loop, const struct config *cfg, const struct workers_events *events)
 {
 	pool_loop = loop;
 	pool_cfg = cfg;
 	pool_events = *events;
+
+	ev_timer_init(&idle_timer, idle_cb, 1.0, 1.0);
+	ev_timer_start(loop, &idle_timer);
+	ev_unref(loop);
 }

@@ -20,6 +20,7 @@ struct config {
 	char *ssh_known_hosts;
 	char *worker_program;	/* path of provisiond-worker */
 	int worker_max_tasks;	/* tasks one worker process serves before it retires */
+	double worker_idle_timeout;	/* seconds an idle worker waits for a task before it retires */
 	enum log_level log_level;
 	int claim_batch;	/* maximum tasks claimed by one query */
 	int prefetch;		/* tasks claimed ahead of free workers */
