@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "server_check.h"
 
 static const char *setting(const struct task_ctx *ctx, const char *name)
 {
@@ -29,6 +30,11 @@ struct ssh_conn *remote_connect(struct task_ctx *ctx)
 	struct ssh_timeouts timeouts;
 	struct ssh_error err;
 	struct ssh_conn *conn;
+
+	if (server_check_fields(target.server_name, target.hostname, target.port, target.user,
+				json_string_value(json_object_get(ctx->server, "base_dir")),
+				ctx->error, sizeof(ctx->error)) != 0)
+		return NULL;
 
 	if (target.server_name == NULL || target.hostname == NULL || target.user == NULL ||
 	    target.private_key == NULL || target.known_hosts == NULL) {
