@@ -223,7 +223,8 @@ static int run_command(struct task_ctx *ctx, struct ssh_conn *conn, const char *
 static int run_step(struct task_ctx *ctx, struct ssh_conn *conn, const char *step, const char *command,
 		    const char *next, const char *success)
 {
-	struct command_output out = { .stderr_level = "warning" };
+	/* Not "warning": apache2ctl prints "Syntax OK" on stderr, and a warning would mark the task. */
+	struct command_output out = { .stderr_level = "notice" };
 	size_t used;
 
 	if (run_command(ctx, conn, step, command, &out) != 0) {
@@ -257,8 +258,8 @@ int web_config_included(struct task_ctx *ctx, struct ssh_conn *conn, const struc
 	*found = false;
 	if (run_command(ctx, conn, "include check", ws->dump_includes_command, &out) != 0)
 		return -1;
-	report_log("info", "include check: the dump lists %lu lines; %s %s", out.lines, path,
-		   out.found ? "is among them" : "is not among them");
+	report_log("info", "include check: the dump of %lu lines %s %s", out.lines,
+		   out.found ? "lists" : "does not list", path);
 	*found = out.found;
 	return 0;
 }
