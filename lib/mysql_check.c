@@ -130,6 +130,9 @@ static int connect_failed(struct check *c, MYSQL *m, const char *step, const cha
 	char account[300];
 
 	last_error(c, m, msg, sizeof(msg));
+	/* Connector/C 3.3 reports a client plugin that fails to load with error 1045, so the text decides. */
+	if (strstr(msg, "could not be loaded") != NULL || strstr(msg, "cannot be loaded") != NULL)
+		code = CR_AUTH_PLUGIN_CANNOT_LOAD;
 	switch (code) {
 	case CR_CONN_HOST_ERROR:
 	case CR_CONNECTION_ERROR:
