@@ -87,6 +87,20 @@ set_sudoers() {
 	mv "$tmp" "$SUDOERS_FILE"
 }
 
+# Creates the test user with base_dir REMOTE (set here to $TEST_DIR/remote)
+# and starts sshd for it: the part of the remote server every test needs.
+setup_ssh_server() {
+	make_test_user
+	REMOTE=$TEST_DIR/remote
+	make_remote_base "$REMOTE"
+	start_sshd_fixture
+}
+
+# Prints a loopback TCP port on which nothing listens (bound, then released).
+closed_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # Starts sshd for the test user; sets the SSHD_* variables.
 start_sshd_fixture() {
 	local env_lines

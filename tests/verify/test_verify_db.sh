@@ -9,10 +9,8 @@
 . "$(dirname "$0")/lib_verify.sh"
 
 verify_setup
-make_test_user
-remote=$TEST_DIR/remote
-make_remote_base "$remote"
-start_sshd_fixture
+setup_ssh_server
+remote=$REMOTE
 start_mariadb_fixture
 write_verify_config
 start_daemon_ready d1
@@ -129,13 +127,13 @@ start_daemon_ready d1
 set_credentials pvadmin "$admin_password"
 
 # ---- nothing listens on the port: transient, with bind-address and firewall in the error ----
-closed_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-sql "UPDATE provision.services SET port = $closed_port WHERE server_id = $server" >/dev/null
+port=$(closed_port)
+sql "UPDATE provision.services SET port = $port WHERE server_id = $server" >/dev/null
 id=$(enqueue verify '{}' "server_id=$server" "max_attempts=2")
 wait_for "SELECT status || ' ' || attempts FROM provision.tasks WHERE id = $id" "queued 1" 30 \
 	"verify task $id to be re-queued after a refused connection"
 error=$(sql "SELECT message FROM provision.task_log WHERE task_id = $id AND level = 'error'")
-assert_contains "$error" "server db1: db connect: cannot reach 127.0.0.1 port $closed_port over TCP" "error of task $id"
+assert_contains "$error" "server db1: db connect: cannot reach 127.0.0.1 port $port over TCP" "error of task $id"
 assert_contains "$error" "bind-address" "error of task $id"
 assert_contains "$error" "firewall" "error of task $id"
 sql "UPDATE provision.tasks SET cancel_requested_at = now() WHERE id = $id" >/dev/null

@@ -8,10 +8,8 @@
 . "$(dirname "$0")/lib_verify.sh"
 
 verify_setup
-make_test_user
-remote=$TEST_DIR/remote
-make_remote_base "$remote"
-start_sshd_fixture
+setup_ssh_server
+remote=$REMOTE
 write_verify_config
 start_daemon_ready d1
 
@@ -83,8 +81,8 @@ expect_failure "$id" "relative base_dir" "server plain1: base_dir \"relative/dir
 sql "UPDATE provision.servers SET base_dir = '$remote' WHERE id = $server" >/dev/null
 
 # ---- a refused connection is transient: the task goes back to the queue ----
-closed_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-refused=$(add_server refused1 "$remote" 127.0.0.1 "$closed_port")
+port=$(closed_port)
+refused=$(add_server refused1 "$remote" 127.0.0.1 "$port")
 id=$(enqueue verify '{}' "server_id=$refused" "max_attempts=2")
 wait_for "SELECT status || ' ' || attempts FROM provision.tasks WHERE id = $id" "queued 1" 30 \
 	"verify task $id to be re-queued after a refused connection"

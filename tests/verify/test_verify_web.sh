@@ -7,10 +7,8 @@
 . "$(dirname "$0")/lib_verify.sh"
 
 verify_setup
-make_test_user
-remote=$TEST_DIR/remote
-make_remote_base "$remote"
-start_sshd_fixture
+setup_ssh_server
+remote=$REMOTE
 start_apache_fixture "$remote/config/apache.conf"
 set_sudoers "$TEST_USER ALL=(root) NOPASSWD: $APACHE_CTL"
 write_verify_config
