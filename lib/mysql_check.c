@@ -146,9 +146,9 @@ static int connect_failed(struct check *c, MYSQL *m, const char *step, const cha
 	case CR_SERVER_GONE_ERROR:
 		set_error(c, step, true,
 			  "%s port %u accepted the TCP connection but did not complete the MySQL handshake "
-			  "within %u s: %s; check that the port belongs to MySQL or MariaDB, its bind-address "
-			  "and any firewall between the master and the server",
-			  t->host, port_of(t), t->io_timeout, msg);
+			  "(timeouts: connect %u s, read %u s): %s; check that the port belongs to MySQL or "
+			  "MariaDB, its bind-address and any firewall between the master and the server",
+			  t->host, port_of(t), t->connect_timeout, t->io_timeout, msg);
 		return -1;
 	case CR_UNKNOWN_HOST:
 		set_error(c, step, false, "cannot resolve host name %s: %s; check the server's hostname",

@@ -1,9 +1,10 @@
 /*
  * Checks that a MySQL or MariaDB server accepts the control panel's admin
- * account and that the account can provision sites: it connects, creates a
- * uniquely named test database and a test user with a random password,
- * grants the user that database, connects as the user, and drops both
- * again.  Built on MariaDB Connector/C with blocking calls, for the worker.
+ * account and that the account can provision sites.  The check connects,
+ * creates a uniquely named test database and a test user with a random
+ * password, and grants the user that database.  Then it connects as the
+ * user and drops both again.  Built on MariaDB Connector/C with blocking
+ * calls, for the worker.
  *
  * Every connection uses TCP (MYSQL_OPT_PROTOCOL), so a host of "localhost"
  * reaches 127.0.0.1 or ::1 over TCP instead of the client's Unix socket.
@@ -36,7 +37,7 @@ struct mysql_check_target {
 	unsigned int io_timeout;	/* seconds for each read and each write */
 };
 
-/* What a successful check found, for the task result. */
+/* The server facts a check found, for the task result. */
 struct mysql_check_result {
 	char server_version[128];
 	char current_user[300];		/* CURRENT_USER(): the account that matched */

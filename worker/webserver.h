@@ -18,7 +18,7 @@
  * dump_includes_command.  When configtest_command is set and
  * dump_includes_command is not, no dump command is known, because the
  * default dump would read the configuration that the replaced configtest
- * does not use; verify then skips its include check and says so.
+ * does not use; verify then skips its include check and logs a notice.
  */
 #ifndef PROVISION_WORKER_WEBSERVER_H
 #define PROVISION_WORKER_WEBSERVER_H

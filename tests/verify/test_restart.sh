@@ -1,8 +1,8 @@
 #!/bin/bash
-# The restart task against a real sshd, sudo and Apache: configtest, then
-# a graceful restart; no restart after a failed configtest; a failed
-# restart fails the task with Apache's output; bad args are rejected with
-# an error naming the field.
+# The restart task against a real sshd, sudo and Apache.  It runs the
+# configtest and then a graceful restart, and never restarts after a failed
+# configtest.  A failed restart fails the task with Apache's output, and
+# bad args are rejected with an error naming the field.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib_verify.sh"
 

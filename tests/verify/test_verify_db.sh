@@ -107,8 +107,8 @@ assert_eq "$(leftovers)" "" "test databases and users left after task $id"
 no_password_in "$id"
 
 # ---- an authentication plugin the client cannot load ----
-# The master lacks the client plugin when the client's plugin folder does
-# not have it; a second daemon points Connector/C at an empty folder.
+# On a real master this happens when the client's plugin folder lacks the
+# plugin.  So the daemon restarts with Connector/C pointed at an empty folder.
 mariadb_sql "INSTALL SONAME 'auth_ed25519'" 2>/dev/null || true
 mariadb_sql "CREATE USER 'pved'@'localhost' IDENTIFIED VIA ed25519 USING PASSWORD('ed-pw-1');
              GRANT ALL PRIVILEGES ON *.* TO 'pved'@'localhost' WITH GRANT OPTION;"
@@ -139,7 +139,7 @@ assert_contains "$error" "firewall" "error of task $id"
 sql "UPDATE provision.tasks SET cancel_requested_at = now() WHERE id = $id" >/dev/null
 sql "UPDATE provision.services SET port = $MARIADB_PORT WHERE server_id = $server" >/dev/null
 
-# ---- a port that accepts TCP and never answers: the read timeout ends the task ----
+# ---- a port that accepts TCP and never replies: the timeouts end the task ----
 python3 -c '
 import socket, sys, time
 s = socket.socket()
@@ -149,8 +149,11 @@ print(s.getsockname()[1], flush=True)
 time.sleep(300)
 ' >"$TEST_DIR/silent.port" &
 silent_pid=$!
-wait_for_file() { for _ in $(seq 1 50); do [ -s "$1" ] && return 0; sleep 0.1; done; die "$1 stayed empty"; }
-wait_for_file "$TEST_DIR/silent.port"
+for _ in $(seq 1 50); do
+	[ -s "$TEST_DIR/silent.port" ] && break
+	sleep 0.1
+done
+[ -s "$TEST_DIR/silent.port" ] || die "the silent listener printed no port"
 sql "UPDATE provision.services SET port = $(cat "$TEST_DIR/silent.port") WHERE server_id = $server" >/dev/null
 started=$(date +%s%N)
 id=$(run_task verify "$server")

@@ -1,9 +1,9 @@
 #!/bin/bash
-# verify on a server without services passes on the SSH checks alone, and
-# each broken SSH piece fails with an error that names the server, the
-# step and the fix: host key unknown or changed, key not authorized, no
-# login shell, base_dir missing or not writable.  Only a refused
-# connection is retried.
+# verify on a server without services passes on the SSH checks alone.
+# Each broken piece fails with an error that names the server, the step
+# and the fix.  The pieces: host key unknown or changed, key not
+# authorized, no login shell, base_dir missing or not writable.  Only a
+# refused connection is retried.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib_verify.sh"
 
