@@ -181,6 +181,33 @@ static void append_tail(const struct command_output *out, char *buf, size_t size
 	}
 }
 
+/*
+ * Writes into BUF the program that sudo runs in COMMAND, such as
+ * "/usr/sbin/apache2ctl" for "sudo -n /usr/sbin/apache2ctl configtest":
+ * the first word after "sudo" and its options.  Words are split at spaces
+ * only, which fits the command lines that sudoers rules name.
+ */
+static void sudo_program(const char *command, char *buf, size_t size)
+{
+	const char *p = command;
+	size_t len;
+
+	snprintf(buf, size, "<program>");
+	if (strncmp(p, "sudo ", 5) != 0)
+		return;
+	p += 5;
+	for (;;) {
+		while (*p == ' ')
+			p++;
+		if (*p != '-')
+			break;
+		p += strcspn(p, " ");
+	}
+	len = strcspn(p, " ");
+	if (len > 0)
+		snprintf(buf, size, "%.*s", (int)len, p);
+}
+
 /* Runs COMMAND with its output handled by OUT; returns 0 on exit status 0. */
 static int run_command(struct task_ctx *ctx, struct ssh_conn *conn, const char *step, const char *command,
 		       struct command_output *out)
@@ -188,6 +215,7 @@ static int run_command(struct task_ctx *ctx, struct ssh_conn *conn, const char *
 	struct ssh_cmd_result res;
 	struct ssh_error err;
 	char ended[64];
+	char program[256];
 
 	report_log("info", "%s: running %s", step, command);
 	if (ssh_run(conn, command, WEB_COMMAND_TIMEOUT, on_output, out, &res, &err) != 0) {
@@ -205,12 +233,13 @@ static int run_command(struct task_ctx *ctx, struct ssh_conn *conn, const char *
 			 task_server_name(ctx), step,
 			 json_string_value(json_object_get(ctx->server, "ssh_user")) ?: "aegir");
 	} else if (out->sudo_password) {
+		sudo_program(command, program, sizeof(program));
 		snprintf(ctx->error, sizeof(ctx->error),
 			 "server %s: %s: sudo asked for a password while running \"%s\", so no NOPASSWD sudoers "
 			 "rule matches this command (the rule is missing or names another path); add one with "
-			 "visudo -f /etc/sudoers.d/aegir, for example: %s ALL=NOPASSWD: /usr/sbin/apache2ctl",
+			 "visudo -f /etc/sudoers.d/aegir, for example: %s ALL=NOPASSWD: %s",
 			 task_server_name(ctx), step, command,
-			 json_string_value(json_object_get(ctx->server, "ssh_user")) ?: "aegir");
+			 json_string_value(json_object_get(ctx->server, "ssh_user")) ?: "aegir", program);
 	} else {
 		snprintf(ctx->error, sizeof(ctx->error), "server %s: %s: \"%s\" ended with %s",
 			 task_server_name(ctx), step, command, ended);

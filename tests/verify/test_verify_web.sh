@@ -114,7 +114,7 @@ for case in missing other-path requiretty; do
 		assert_contains "$error" "Defaults:$TEST_USER !requiretty" "error of task $id names the fix"
 	else
 		assert_contains "$error" "sudo asked for a password" "error of task $id (sudo case $case)"
-		assert_contains "$error" "$TEST_USER ALL=NOPASSWD:" "error of task $id names the rule"
+		assert_contains "$error" "$TEST_USER ALL=NOPASSWD: $APACHE_CTL" "error of task $id names the rule"
 	fi
 done
 set_sudoers "$TEST_USER ALL=(root) NOPASSWD: $APACHE_CTL"
