@@ -22,7 +22,7 @@ struct check {
 	struct mysql_check_error *err;
 
 	MYSQL *admin;
-	char admin_account[300];	/* CURRENT_USER() quoted as 'user'@'host' for SQL */
+	char admin_account[1100];	/* CURRENT_USER() quoted as 'user'@'host' for SQL */
 	char db[64];
 	char user[32];
 	char password[40];
