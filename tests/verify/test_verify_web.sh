@@ -127,6 +127,15 @@ assert_contains "$(task_field "$id" error)" "settings.configtest_command of the 
 	"error of task $id"
 sql "UPDATE provision.services SET settings = '$(apache_settings)'::jsonb WHERE server_id = $server" >/dev/null
 
+# ---- a replaced configtest without a dump command skips the include check ----
+sql "UPDATE provision.services SET settings = settings - 'dump_includes_command' WHERE server_id = $server" >/dev/null
+id=$(run_task verify "$server")
+assert_eq "$(task_field "$id" status)" succeeded "status of verify task $id without a dump command"
+assert_eq "$(task_field "$id" "result->'web'->'included'")" null "result.web.included of task $id"
+assert_contains "$(task_log_text "$id")" "notice: include check skipped: configtest_command is set but dump_includes_command is not" \
+	"log of task $id"
+sql "UPDATE provision.services SET settings = '$(apache_settings)'::jsonb WHERE server_id = $server" >/dev/null
+
 # ---- and it passes again ----
 id=$(run_task verify "$server")
 assert_eq "$(task_field "$id" status)" succeeded "status of verify task $id after the repairs"
