@@ -13,19 +13,21 @@ SUDOERS_FILE=""
 SSHD_STARTED=""
 APACHE_STARTED=""
 MARIADB_STARTED=""
+NGINX_STARTED=""
 
 verify_teardown() {
 	local rc=$1
 
 	set +e
 	if [ "$rc" != 0 ] && [ "$rc" != "$SKIP_CODE" ]; then
-		for logfile in "$SSHD_LOG" "$APACHE_ERROR_LOG" "$MARIADB_LOG"; do
+		for logfile in "$SSHD_LOG" "$APACHE_ERROR_LOG" "$NGINX_ERROR_LOG" "$MARIADB_LOG"; do
 			[ -n "$logfile" ] && [ -f "$logfile" ] || continue
 			echo "---- $logfile (last 40 lines) ----"
 			tail -n 40 "$logfile"
 		done
 	fi
 	[ -n "$APACHE_STARTED" ] && "$FIXTURES/apache-fixture" stop "$APACHE_STARTED"
+	[ -n "$NGINX_STARTED" ] && "$FIXTURES/nginx-fixture" stop "$NGINX_STARTED"
 	[ -n "$MARIADB_STARTED" ] && "$FIXTURES/mariadb-fixture" stop "$MARIADB_STARTED"
 	[ -n "$SSHD_STARTED" ] && "$FIXTURES/sshd-fixture" stop "$SSHD_STARTED"
 	[ -n "$SUDOERS_FILE" ] && rm -f "$SUDOERS_FILE"
@@ -46,7 +48,7 @@ verify_setup() {
 	for program in /usr/sbin/sshd /usr/sbin/apache2 /usr/sbin/mariadbd sudo visudo useradd; do
 		command -v "$program" >/dev/null || skip "$program is not installed; run scripts/install-deps"
 	done
-	SSHD_LOG="" APACHE_ERROR_LOG="" MARIADB_LOG=""
+	SSHD_LOG="" APACHE_ERROR_LOG="" NGINX_ERROR_LOG="" MARIADB_LOG=""
 	test_setup migrate
 	trap 'verify_teardown $?' EXIT
 }
@@ -121,6 +123,18 @@ start_apache_fixture() {
 	APACHE_STARTED=$TEST_DIR/apache
 	eval "$env_lines"
 	log "Apache on port $APACHE_PORT"
+}
+
+# start_nginx_fixture INCLUDE: starts nginx including file INCLUDE; sets the NGINX_* variables.
+start_nginx_fixture() {
+	local env_lines
+
+	[ -x /usr/sbin/nginx ] || skip "nginx is not installed; run scripts/install-deps"
+	env_lines=$("$FIXTURES/nginx-fixture" start "$TEST_DIR/nginx" --include "$1") ||
+		die "the nginx fixture did not start"
+	NGINX_STARTED=$TEST_DIR/nginx
+	eval "$env_lines"
+	log "nginx on port $NGINX_PORT"
 }
 
 start_mariadb_fixture() {
