@@ -165,6 +165,58 @@ kill "$silent_pid"
 wait "$silent_pid" 2>/dev/null || true
 sql "UPDATE provision.services SET port = $MARIADB_PORT WHERE server_id = $server" >/dev/null
 
+# ---- the admin connection breaks at GRANT: cleanup runs on a new connection ----
+# A proxy forwards to MariaDB and cuts its first connection when the GRANT passes.
+python3 -c '
+import socket, sys, threading
+target = int(sys.argv[1])
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(16)
+print(listener.getsockname()[1], flush=True)
+
+def pipe(source, sink, cut):
+    try:
+        while True:
+            data = source.recv(65536)
+            if not data or (cut and b"GRANT ALL" in data):
+                break
+            sink.sendall(data)
+    except OSError:
+        pass
+    for sock in (source, sink):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+first = True
+while True:
+    client, _ = listener.accept()
+    upstream = socket.create_connection(("127.0.0.1", target))
+    threading.Thread(target=pipe, args=(client, upstream, first), daemon=True).start()
+    threading.Thread(target=pipe, args=(upstream, client, False), daemon=True).start()
+    first = False
+' "$MARIADB_PORT" >"$TEST_DIR/proxy.port" &
+proxy_pid=$!
+for _ in $(seq 1 50); do
+	[ -s "$TEST_DIR/proxy.port" ] && break
+	sleep 0.1
+done
+[ -s "$TEST_DIR/proxy.port" ] || die "the proxy printed no port"
+sql "UPDATE provision.services SET port = $(cat "$TEST_DIR/proxy.port") WHERE server_id = $server" >/dev/null
+id=$(run_task verify "$server")
+assert_eq "$(task_field "$id" status)" failed "status of verify task $id with a cut connection"
+assert_contains "$(task_field "$id" error)" "server db1: db grant:" "error of task $id"
+messages=$(task_messages "$id")
+assert_contains "$messages" "db cleanup: the first connection broke; cleaning up on a new one" "log of task $id"
+assert_contains "$messages" "db cleanup: dropped the test user and the test database" "log of task $id"
+assert_eq "$(leftovers)" "" "test databases and users left after task $id"
+no_password_in "$id"
+kill "$proxy_pid"
+wait "$proxy_pid" 2>/dev/null || true
+sql "UPDATE provision.services SET port = $MARIADB_PORT WHERE server_id = $server" >/dev/null
+
 # ---- a db service without credentials ----
 sql "DELETE FROM provision.db_credentials WHERE server_id = $server" >/dev/null
 id=$(run_task verify "$server")
