@@ -37,6 +37,15 @@ leftovers() {
 	             UNION ALL SELECT CONCAT(user, '@', host) FROM mysql.user WHERE user LIKE 'pv\\_%'"
 }
 
+# wait_port_file FILE: waits until a background listener wrote its port into FILE.
+wait_port_file() {
+	for _ in $(seq 1 50); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	die "the listener wrote no port into $1"
+}
+
 # no_password_in TASK_ID: neither the admin password nor any IDENTIFIED BY text is in the task's rows.
 no_password_in() {
 	local all
@@ -149,11 +158,7 @@ print(s.getsockname()[1], flush=True)
 time.sleep(300)
 ' >"$TEST_DIR/silent.port" &
 silent_pid=$!
-for _ in $(seq 1 50); do
-	[ -s "$TEST_DIR/silent.port" ] && break
-	sleep 0.1
-done
-[ -s "$TEST_DIR/silent.port" ] || die "the silent listener printed no port"
+wait_port_file "$TEST_DIR/silent.port"
 sql "UPDATE provision.services SET port = $(cat "$TEST_DIR/silent.port") WHERE server_id = $server" >/dev/null
 started=$(date +%s%N)
 id=$(run_task verify "$server")
@@ -199,11 +204,7 @@ while True:
     first = False
 ' "$MARIADB_PORT" >"$TEST_DIR/proxy.port" &
 proxy_pid=$!
-for _ in $(seq 1 50); do
-	[ -s "$TEST_DIR/proxy.port" ] && break
-	sleep 0.1
-done
-[ -s "$TEST_DIR/proxy.port" ] || die "the proxy printed no port"
+wait_port_file "$TEST_DIR/proxy.port"
 sql "UPDATE provision.services SET port = $(cat "$TEST_DIR/proxy.port") WHERE server_id = $server" >/dev/null
 id=$(run_task verify "$server")
 assert_eq "$(task_field "$id" status)" failed "status of verify task $id with a cut connection"
