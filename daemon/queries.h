@@ -117,10 +117,11 @@
 	"    started_at = coalesce(to_timestamp(o.began), t.started_at), " \
 	"    error = o.error, result = o.result::jsonb, claimed_by = NULL, lease_expires_at = NULL " \
 	"  FROM outcome o WHERE t.id = o.id " \
-	"  RETURNING t.id, t.status, t.type, t.server_id, t.finished_at " \
+	"  RETURNING t.id, t.status, t.type, t.server_id, t.finished_at, t.result " \
 	"), verified AS ( " \
 	"  UPDATE provision.servers s SET verified_at = f.finished_at FROM finished f " \
-	"  WHERE s.id = f.server_id AND f.type = 'verify' AND f.status IN ('succeeded', 'warning') " \
+	"  WHERE s.id = f.server_id AND f.type = 'verify' AND f.status = 'succeeded' " \
+	"    AND f.result->>'verified' = 'true' " \
 	"), mark AS ( " \
 	"  UPDATE provision.daemons SET last_batch = $13 WHERE name = $11 " \
 	") " \

@@ -54,6 +54,8 @@ static const struct {
 	task_fn run;
 } implementations[] = {
 	{ "noop", task_noop },
+	{ "verify", task_verify },
+	{ "restart", task_restart },
 };
 
 task_fn task_lookup(const char *type)
