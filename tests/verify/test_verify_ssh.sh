@@ -74,10 +74,15 @@ expect_failure "$id" "base_dir owned by root" "server plain1: base_dir: $remote 
 	"chown -R $TEST_USER: $remote"
 chown "$TEST_USER:" "$remote"
 
-# ---- a base_dir that cannot be written into a configuration ----
-sql "UPDATE provision.servers SET base_dir = 'relative/dir' WHERE id = $server" >/dev/null
+# ---- a relative base_dir: the schema rejects it, and the worker too for a row that predates the check ----
+assert_contains "$(psql_q -c "UPDATE provision.servers SET base_dir = 'relative/dir' WHERE id = $server" 2>&1 || true)" \
+	"servers_base_dir_valid" "schema check of a relative base_dir"
+sql "ALTER TABLE provision.servers DROP CONSTRAINT servers_base_dir_valid;
+	UPDATE provision.servers SET base_dir = 'relative/dir' WHERE id = $server" >/dev/null
 id=$(run_task verify "$server")
 expect_failure "$id" "relative base_dir" "server plain1: base_dir \"relative/dir\" must be an absolute path"
+assert_eq "$(sql "SELECT count(*) FROM provision.task_log WHERE task_id = $id AND message LIKE 'connecting to%'")" 0 \
+	"connection attempts with a relative base_dir"
 sql "UPDATE provision.servers SET base_dir = '$remote' WHERE id = $server" >/dev/null
 
 # ---- a refused connection is transient: the task goes back to the queue ----
