@@ -218,6 +218,16 @@ kill "$proxy_pid"
 wait "$proxy_pid" 2>/dev/null || true
 sql "UPDATE provision.services SET port = $MARIADB_PORT WHERE server_id = $server" >/dev/null
 
+# ---- the password travels only over the worker's pipe ----
+# Workers outlive their tasks, so the ones that ran the checks above are still there to inspect.
+for pid in $(worker_pids_of d1); do
+	assert_not_contains "$(tr '\0' ' ' <"/proc/$pid/cmdline")" "$admin_password" "command line of worker $pid"
+	assert_not_contains "$(tr '\0' '\n' <"/proc/$pid/environ")" "$admin_password" "environment of worker $pid"
+done
+assert_ge "$(worker_pids_of d1 | wc -l)" 1 "workers alive to inspect"
+assert_not_contains "$(cat "$TEST_DIR/d1.log")" "$admin_password" "daemon log"
+assert_not_contains "$(sed "s/IDENTIFIED BY '<password>'//g" "$TEST_DIR/d1.log")" "IDENTIFIED BY '" "daemon log"
+
 # ---- a db service without credentials ----
 sql "DELETE FROM provision.db_credentials WHERE server_id = $server" >/dev/null
 id=$(run_task verify "$server")
