@@ -1307,11 +1307,16 @@ static void make_temp_id(struct sync_run *run)
 		snprintf(run->temp_id + 2 * i, 3, "%02x", random[i]);
 }
 
+static void walk_notice(void *arg, const char *rel, const char *reason)
+{
+	notice(arg, rel, reason);
+}
+
 static int run_steps(struct sync_run *run)
 {
 	char message[sizeof(run->err->message)];
 
-	if (sync_walk_local(run->local_root, &run->filter, run->opt->notice, run->opt->arg, &run->local,
+	if (sync_walk_local(run->local_root, &run->filter, walk_notice, run, &run->local,
 			    &run->local_root_entry, message, sizeof(message)) != 0) {
 		snprintf(run->err->message, sizeof(run->err->message), "%s", message);
 		run->err->transient = false;

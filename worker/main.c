@@ -23,6 +23,7 @@ static const struct {
 	task_fn run;
 } implementations[] = {
 	{ "noop", task_noop },
+	{ "sync", task_sync },
 };
 
 task_fn task_lookup(const char *type)

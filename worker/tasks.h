@@ -29,6 +29,7 @@ struct task_ctx {
 typedef int (*task_fn)(struct task_ctx *ctx);
 
 int task_noop(struct task_ctx *ctx);
+int task_sync(struct task_ctx *ctx);
 
 /* Returns the implementation of TYPE, or NULL if this worker has none. */
 task_fn task_lookup(const char *type);
