@@ -47,16 +47,16 @@ enum {
 };
 
 /*
- * Requests in flight at most.  OpenSSH's sftp client keeps 64 reads or
- * writes of 32 KiB in flight; small requests such as mkdir or setstat
- * cost little, so more of them may wait at the server.
+ * Maximum requests in flight.  OpenSSH's sftp(1) keeps 64 requests of
+ * 32 KiB in flight by default (options -R and -B).  Small requests such as
+ * mkdir or setstat cost the server little, so this allows more.
  */
 #define MAX_IN_FLIGHT 256
 
 /* Bytes of requests buffered here before sending blocks to drain them. */
 #define MAX_UNSENT (1024 * 1024)
 
-/* Largest reply accepted; OpenSSH's sftp-server sends at most 256 KiB. */
+/* Maximum reply length accepted, well above the 256 KiB that OpenSSH's sftp-server sends at most. */
 #define MAX_REPLY (1024 * 1024)
 
 struct sftp_pipeline {
@@ -308,7 +308,7 @@ static bool store_reply(struct sftp_request *req, uint8_t type, struct reader *r
 	switch (type) {
 	case FXP_STATUS:
 		req->status = get_u32(r);
-		/* A success status where data was expected is malformed, except that none is. */
+		/* Any request may get a status, but an ok status in place of expected data is malformed. */
 		return !(req->status == 0 && req->expect != FXP_STATUS);
 	case FXP_HANDLE:
 		s = get_bytes(r, &len);
@@ -696,8 +696,9 @@ int sftp_send_symlink(struct sftp_pipeline *p, struct sftp_request *req, const c
 		return -1;
 	/*
 	 * The draft orders the fields link path, then target.  OpenSSH's
-	 * sftp-server reads them the other way round and will not change, so
-	 * servers that name an @openssh.com extension get the target first.
+	 * sftp-server reads them the other way round and keeps that order for
+	 * compatibility (section 3.1 of OpenSSH's PROTOCOL file).  So servers
+	 * that name an @openssh.com extension get the target first.
 	 */
 	if (p->openssh) {
 		put_string(p, target);
@@ -769,11 +770,13 @@ static int exchange_versions(struct sftp_pipeline *p, struct ssh_error *err)
 	while (r.pos < r.end && !r.bad) {
 		size_t name_len, data_len;
 		const char *name = get_bytes(&r, &name_len);
+		const char *version = get_bytes(&r, &data_len);
 
-		get_bytes(&r, &data_len);
 		if (name_len >= 12 && memcmp(name + name_len - 12, "@openssh.com", 12) == 0)
 			p->openssh = true;
-		if (name_len == 24 && memcmp(name, "posix-rename@openssh.com", 24) == 0)
+		/* OpenSSH's PROTOCOL file requires checking the version; 1 is the one it defines. */
+		if (name_len == 24 && memcmp(name, "posix-rename@openssh.com", 24) == 0 && data_len == 1 &&
+		    version[0] == '1')
 			p->posix_rename = true;
 	}
 	memmove(p->in, p->in + 4 + len, p->in_len - 4 - len);

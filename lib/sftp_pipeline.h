@@ -2,11 +2,10 @@
  * A pipelined SFTP version 3 client on its own channel of an SSH
  * connection, for bulk work such as sync.
  *
- * Why not libssh2's SFTP API (sftp.h): libssh2 1.10 keeps one request
- * state per operation type in its SFTP session, so it can have only one
- * open, close, mkdir, setstat or rename in flight at a time, and each costs
- * a full round trip.  A tree of thousands of small files then costs
- * thousands of round trips.  This module speaks the protocol
+ * It exists because libssh2 1.10 keeps one request state per operation
+ * type in its SFTP session.  So libssh2's SFTP API (sftp.h) has at most
+ * one open, close, mkdir, setstat or rename in flight, and each costs a
+ * full round trip; a tree of thousands of small files costs thousands.  This module speaks the protocol
  * (draft-ietf-secsh-filexfer-02) itself over a libssh2 channel, so a
  * caller can send hundreds of requests before it reads the first reply.
  * It also sends posix-rename@openssh.com, which libssh2 1.10 lacks.

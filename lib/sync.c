@@ -14,94 +14,39 @@
  *   7. create or replace symbolic links
  *   8. fix modes and times of files and folders, folders last of all
  *      because every change inside a folder moves its time
+ *
+ * Steps 5 and 6 are in sync_upload.c.
  */
 #include "sync.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sftp_pipeline.h"
-#include "shell_quote.h"
 #include "ssh_internal.h"
+#include "sync_internal.h"
 #include "sync_walk.h"
 #include "text_sanitize.h"
 #include "xalloc.h"
 
-/* Bytes per SFTP write or read request; every SFTP server must accept 32768. */
-#define CHUNK (32 * 1024)
-
-/* Bytes read from a local file at a time. */
-#define LOCAL_READ (256 * 1024)
-
-/* Files per upload batch: one batch costs three round trips besides its data. */
-#define UPLOAD_BATCH 128
-
-/* Write requests of one batch that may wait for their reply at once (x CHUNK bytes). */
-#define WRITE_RING 128
-
-/* Bytes of remote data read before they are compared, in checksum mode. */
-#define COMPARE_WINDOW (8 * 1024 * 1024)
-
-/* Files opened at once in checksum mode and folders listed at once. */
-#define OPEN_BATCH 64
-
-/*
- * Bytes of one batched mv command.  Linux limits a single argument of
- * execve to 128 KiB (MAX_ARG_STRLEN), and sshd passes the whole command
- * to the shell as one argument.
- */
-#define MV_COMMAND_MAX (64 * 1024)
-
-/* Seconds a batched mv command may run. */
-#define MV_TIMEOUT 300.0
-
-struct sync_run {
-	struct ssh_conn *conn;
-	struct sftp_pipeline *p;
-	const struct sync_options *opt;
-	struct sync_stats *stats;
-	struct ssh_error *err;
-	const char *local_root;
-	const char *remote_root;
-
-	struct sync_filter filter;
-	struct sync_list local, remote;
-	struct sync_entry local_root_entry;
-	struct sftp_attrs remote_root_attrs;
-	bool remote_root_created;
-	bool root_changed;
-
-	char **stale;		/* remote paths of temporaries left by an interrupted sync */
-	size_t stale_count, stale_capacity;
-
-	char temp_id[17];	/* random hex that makes this run's temporary names unique */
-	unsigned long temp_counter;
-
-	double started, last_progress;
-};
-
 /* ---- paths and errors ---- */
 
-static char *remote_path(const struct sync_run *run, const char *rel)
+char *sync_remote_path(const struct sync_run *run, const char *rel)
 {
 	if (rel[0] == '\0')
 		return xstrdup(run->remote_root);
 	return xasprintf("%s/%s", run->remote_root, rel);
 }
 
-static char *local_path(const struct sync_run *run, const char *rel)
+char *sync_local_path(const struct sync_run *run, const char *rel)
 {
 	return xasprintf("%s/%s", run->local_root, rel);
 }
 
-/* Returns a new temporary path in the remote folder of relative path REL. */
-static char *temporary_path(struct sync_run *run, const char *rel)
+char *sync_temporary_path(struct sync_run *run, const char *rel)
 {
 	const char *slash = strrchr(rel, '/');
 
@@ -113,8 +58,7 @@ static char *temporary_path(struct sync_run *run, const char *rel)
 			 run->temp_id, run->temp_counter);
 }
 
-/* Fills the error for a request REQ that the server rejected.  Returns -1. */
-static int fail_request(struct sync_run *run, const struct sftp_request *req, const char *op,
+int sync_fail_request(struct sync_run *run, const struct sftp_request *req, const char *op,
 			const char *path)
 {
 	char *shown = text_sanitize_dup(path, strlen(path));
@@ -126,8 +70,7 @@ static int fail_request(struct sync_run *run, const struct sftp_request *req, co
 	return -1;
 }
 
-/* Fills the error for a failed local operation on PATH.  Returns -1. */
-static int fail_local(struct sync_run *run, const char *op, const char *path, int errnum)
+int sync_fail_local(struct sync_run *run, const char *op, const char *path, int errnum)
 {
 	char *shown = text_sanitize_dup(path, strlen(path));
 
@@ -140,8 +83,7 @@ static int fail_local(struct sync_run *run, const char *op, const char *path, in
 	return -1;
 }
 
-/* Records that an entry was created, replaced or removed in the folder that contains REL. */
-static void mark_parent_changed(struct sync_run *run, const char *rel)
+void sync_mark_parent_changed(struct sync_run *run, const char *rel)
 {
 	const char *slash = strrchr(rel, '/');
 	char *parent;
@@ -158,7 +100,7 @@ static void mark_parent_changed(struct sync_run *run, const char *rel)
 	free(parent);
 }
 
-static void report_progress(struct sync_run *run)
+void sync_report_progress(struct sync_run *run)
 {
 	double now = ssh_now();
 
@@ -170,7 +112,7 @@ static void report_progress(struct sync_run *run)
 	run->opt->progress(run->opt->arg, run->stats);
 }
 
-static void notice(struct sync_run *run, const char *rel, const char *reason)
+void sync_notice(struct sync_run *run, const char *rel, const char *reason)
 {
 	run->stats->skipped++;
 	if (run->opt->notice != NULL)
@@ -214,7 +156,7 @@ static int prepare_remote_root(struct sync_run *run)
 		return -1;
 	if (!sftp_request_ok(&req)) {
 		if (req.status != SFTP_STATUS_NO_SUCH_FILE)
-			return fail_request(run, &req, "lstat", run->remote_root);
+			return sync_fail_request(run, &req, "lstat", run->remote_root);
 
 		/* Each missing level in turn; a level that exists already fails harmlessly. */
 		for (size_t i = 1; i <= len; i++) {
@@ -231,12 +173,12 @@ static int prepare_remote_root(struct sync_run *run)
 			free(prefix);
 		}
 		if (!sftp_request_ok(&req))
-			return fail_request(run, &req, "mkdir", run->remote_root);
+			return sync_fail_request(run, &req, "mkdir", run->remote_root);
 		run->remote_root_created = true;
 		if (lstat_remote_root(run, &req) != 0)
 			return -1;
 		if (!sftp_request_ok(&req))
-			return fail_request(run, &req, "lstat", run->remote_root);
+			return sync_fail_request(run, &req, "lstat", run->remote_root);
 	}
 
 	if (!sftp_attrs_is_dir(&req.attrs)) {
@@ -267,7 +209,7 @@ static void add_stale(struct sync_run *run, const char *rel)
 		run->stale_capacity = run->stale_capacity ? run->stale_capacity * 2 : 16;
 		run->stale = xrealloc(run->stale, run->stale_capacity * sizeof(*run->stale));
 	}
-	run->stale[run->stale_count++] = remote_path(run, rel);
+	run->stale[run->stale_count++] = sync_remote_path(run, rel);
 }
 
 /* Adds the entries of one readdir reply of folder DIR; folders to descend into go to NEXT. */
@@ -320,7 +262,7 @@ static int list_dirs(struct sync_run *run, struct listed_dir *dirs, size_t count
 	bool reading = true;
 
 	for (size_t i = 0; i < count; i++) {
-		char *path = remote_path(run, dirs[i].rel);
+		char *path = sync_remote_path(run, dirs[i].rel);
 		int rc = sftp_send_opendir(run->p, &dirs[i].open, path, run->err);
 
 		free(path);
@@ -335,8 +277,8 @@ static int list_dirs(struct sync_run *run, struct listed_dir *dirs, size_t count
 		dirs[i].eof = true;
 		/* A folder removed on the server since its parent was listed has nothing to sync against. */
 		if (dirs[i].open.status != SFTP_STATUS_NO_SUCH_FILE) {
-			char *path = remote_path(run, dirs[i].rel);
-			int rc = fail_request(run, &dirs[i].open, "opendir", path);
+			char *path = sync_remote_path(run, dirs[i].rel);
+			int rc = sync_fail_request(run, &dirs[i].open, "opendir", path);
 
 			free(path);
 			return rc;
@@ -363,8 +305,8 @@ static int list_dirs(struct sync_run *run, struct listed_dir *dirs, size_t count
 			if (dirs[i].read.status == SFTP_STATUS_EOF) {
 				dirs[i].eof = true;
 			} else if (!sftp_request_ok(&dirs[i].read)) {
-				char *path = remote_path(run, dirs[i].rel);
-				int rc = fail_request(run, &dirs[i].read, "readdir", path);
+				char *path = sync_remote_path(run, dirs[i].rel);
+				int rc = sync_fail_request(run, &dirs[i].read, "readdir", path);
 
 				free(path);
 				return rc;
@@ -474,7 +416,7 @@ static int remove_stale(struct sync_run *run)
 		if (sftp_request_ok(&reqs[i]))
 			run->stats->temporaries_removed++;
 		else if (reqs[i].status != SFTP_STATUS_NO_SUCH_FILE)
-			rc = fail_request(run, &reqs[i], "removing stale temporary", run->stale[i]);
+			rc = sync_fail_request(run, &reqs[i], "removing stale temporary", run->stale[i]);
 	}
 	reset_requests(reqs, run->stale_count);
 	free(reqs);
@@ -496,7 +438,7 @@ static int remove_flight(struct sync_run *run, unsigned depth)
 			continue;
 		if (depth != 0 && sync_path_depth(r->path) != depth)
 			continue;
-		path = remote_path(run, r->path);
+		path = sync_remote_path(run, r->path);
 		rc = depth == 0 ? sftp_send_remove(run->p, &reqs[i], path, run->err)
 				: sftp_send_rmdir(run->p, &reqs[i], path, run->err);
 		free(path);
@@ -510,11 +452,11 @@ static int remove_flight(struct sync_run *run, unsigned depth)
 			continue;
 		if (sftp_request_ok(&reqs[i]) || reqs[i].status == SFTP_STATUS_NO_SUCH_FILE) {
 			run->stats->deleted++;
-			mark_parent_changed(run, run->remote.entries[i].path);
+			sync_mark_parent_changed(run, run->remote.entries[i].path);
 		} else {
-			char *path = remote_path(run, run->remote.entries[i].path);
+			char *path = sync_remote_path(run, run->remote.entries[i].path);
 
-			rc = fail_request(run, &reqs[i], depth == 0 ? "remove" : "rmdir", path);
+			rc = sync_fail_request(run, &reqs[i], depth == 0 ? "remove" : "rmdir", path);
 			free(path);
 		}
 	}
@@ -570,7 +512,7 @@ static int make_dirs(struct sync_run *run)
 		    sftp_pipeline_wait(run->p, run->err) != 0) {
 			rc = -1;
 		} else if (!sftp_request_ok(&req)) {
-			rc = fail_request(run, &req, "chmod", run->remote_root);
+			rc = sync_fail_request(run, &req, "chmod", run->remote_root);
 		}
 	}
 
@@ -581,7 +523,7 @@ static int make_dirs(struct sync_run *run)
 
 			if (l->type != SYNC_TYPE_DIR || sync_path_depth(l->path) != depth)
 				continue;
-			path = remote_path(run, l->path);
+			path = sync_remote_path(run, l->path);
 			if (l->match < 0) {
 				rc = sftp_send_mkdir(run->p, &reqs[i], path, l->mode | 0700, run->err);
 				sent[i] = true;
@@ -601,536 +543,19 @@ static int make_dirs(struct sync_run *run)
 			if (!sent[i] || sync_path_depth(l->path) != depth)
 				continue;
 			if (!sftp_request_ok(&reqs[i])) {
-				char *path = remote_path(run, l->path);
+				char *path = sync_remote_path(run, l->path);
 
-				rc = fail_request(run, &reqs[i], l->match < 0 ? "mkdir" : "chmod", path);
+				rc = sync_fail_request(run, &reqs[i], l->match < 0 ? "mkdir" : "chmod", path);
 				free(path);
 			} else if (l->match < 0) {
 				run->stats->dirs_created++;
-				mark_parent_changed(run, l->path);
+				sync_mark_parent_changed(run, l->path);
 			}
 		}
 	}
 	reset_requests(reqs, n);
 	free(reqs);
 	free(sent);
-	return rc;
-}
-
-/* ---- step 5: comparing contents ---- */
-
-struct pending_read {
-	size_t file;		/* index into the batch */
-	uint64_t offset;
-	uint32_t len;
-	struct sftp_request req;
-};
-
-struct compared_file {
-	size_t local;		/* index into run->local */
-	struct sftp_request open, close;
-	int fd;
-	bool differs;
-};
-
-/* Compares the replies of the pending reads with the local files. */
-static int check_reads(struct sync_run *run, struct compared_file *files, struct pending_read *reads,
-		       size_t count)
-{
-	char *buf = xmalloc(CHUNK);
-	int rc = 0;
-
-	if (sftp_pipeline_wait(run->p, run->err) != 0)
-		rc = -1;
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		struct pending_read *r = &reads[i];
-		struct compared_file *f = &files[r->file];
-		ssize_t n;
-
-		if (f->differs)
-			continue;
-		if (!sftp_request_ok(&r->req) || r->req.data_len != r->len) {
-			/* A short read or end of file means the server's copy is shorter. */
-			f->differs = true;
-			continue;
-		}
-		n = pread(f->fd, buf, r->len, (off_t)r->offset);
-		if (n != (ssize_t)r->len || memcmp(buf, r->req.data, r->len) != 0)
-			f->differs = true;
-	}
-	for (size_t i = 0; i < count; i++)
-		sftp_request_reset(&reads[i].req);
-	free(buf);
-	return rc;
-}
-
-/* Compares one batch of equal-sized files; those that differ get their fix_attrs cleared and match kept. */
-static int compare_batch(struct sync_run *run, struct compared_file *files, size_t count, bool *differs)
-{
-	size_t max_reads = COMPARE_WINDOW / CHUNK + 1;
-	struct pending_read *reads = xcalloc(max_reads, sizeof(*reads));
-	size_t pending = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		char *path = remote_path(run, run->local.entries[files[i].local].path);
-
-		files[i].fd = -1;
-		rc = sftp_send_open(run->p, &files[i].open, path, SFTP_OPEN_READ, 0, run->err);
-		free(path);
-	}
-	if (rc == 0)
-		rc = sftp_pipeline_wait(run->p, run->err);
-
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		const struct sync_entry *l = &run->local.entries[files[i].local];
-		char *path;
-
-		if (!sftp_request_ok(&files[i].open)) {
-			files[i].differs = true;
-			continue;
-		}
-		path = local_path(run, l->path);
-		files[i].fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		free(path);
-		if (files[i].fd < 0) {
-			files[i].differs = true;
-			continue;
-		}
-		for (uint64_t offset = 0; offset < l->size && rc == 0; offset += CHUNK) {
-			struct pending_read *r;
-
-			if (pending == max_reads) {
-				rc = check_reads(run, files, reads, pending);
-				pending = 0;
-				if (rc != 0)
-					break;
-			}
-			r = &reads[pending++];
-			r->file = i;
-			r->offset = offset;
-			r->len = (uint32_t)(l->size - offset < CHUNK ? l->size - offset : CHUNK);
-			rc = sftp_send_read(run->p, &r->req, files[i].open.handle, files[i].open.handle_len, offset,
-					    r->len, run->err);
-		}
-	}
-	if (rc == 0)
-		rc = check_reads(run, files, reads, pending);
-
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		if (sftp_request_ok(&files[i].open))
-			rc = sftp_send_close(run->p, &files[i].close, files[i].open.handle, files[i].open.handle_len,
-					     run->err);
-	}
-	if (rc == 0)
-		rc = sftp_pipeline_wait(run->p, run->err);
-
-	for (size_t i = 0; i < count; i++) {
-		differs[i] = files[i].differs;
-		if (files[i].fd >= 0)
-			close(files[i].fd);
-		sftp_request_reset(&files[i].open);
-		sftp_request_reset(&files[i].close);
-	}
-	free(reads);
-	return rc;
-}
-
-/* ---- step 6: uploads ---- */
-
-struct upload {
-	size_t local;		/* index into run->local */
-	char *temp;		/* remote temporary path */
-	struct sftp_request open, setstat, close, finish;
-	bool vanished;		/* the local file disappeared or stopped being a file */
-	bool failed;
-	const char *failed_op;
-	struct sftp_request failed_req;	/* a copy of the first failed request's reply */
-	uint64_t bytes;
-};
-
-struct write_slot {
-	struct sftp_request req;
-	struct upload *owner;
-	bool used;
-};
-
-static void record_failure(struct upload *u, const struct sftp_request *req, const char *op)
-{
-	if (u->failed)
-		return;
-	u->failed = true;
-	u->failed_op = op;
-	u->failed_req.done = true;
-	u->failed_req.status = req->status;
-}
-
-/* Waits for the write in SLOT if it has not finished, and records a failure; frees the slot. */
-static int reclaim_slot(struct sync_run *run, struct write_slot *slot)
-{
-	if (!slot->used)
-		return 0;
-	if (!slot->req.done && sftp_pipeline_wait_for(run->p, &slot->req, run->err) != 0)
-		return -1;
-	if (!sftp_request_ok(&slot->req))
-		record_failure(slot->owner, &slot->req, "write");
-	sftp_request_reset(&slot->req);
-	slot->used = false;
-	return 0;
-}
-
-/* Sends the content of one local file to its open temporary, then its attributes and a close. */
-static int send_file(struct sync_run *run, struct upload *u, struct write_slot *ring, size_t *next_slot,
-		     char *buf)
-{
-	struct sync_entry *l = &run->local.entries[u->local];
-	char *path = local_path(run, l->path);
-	uint64_t offset = 0;
-	struct stat st;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && (errno == ENOENT || errno == ELOOP)) {
-		free(path);
-		u->vanished = true;
-		notice(run, l->path, "it vanished or became a symbolic link during the sync");
-		return sftp_send_close(run->p, &u->close, u->open.handle, u->open.handle_len, run->err);
-	}
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		int rc = fail_local(run, "reading", path, errno);
-
-		if (fd >= 0)
-			close(fd);
-		free(path);
-		return rc;
-	}
-	free(path);
-
-	for (;;) {
-		ssize_t n = pread(fd, buf, LOCAL_READ, (off_t)offset);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int saved = errno;
-
-			close(fd);
-			path = local_path(run, l->path);
-			fail_local(run, "reading", path, saved);
-			free(path);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		for (ssize_t done = 0; done < n; done += CHUNK) {
-			struct write_slot *slot = &ring[*next_slot];
-			size_t len = (size_t)(n - done) < CHUNK ? (size_t)(n - done) : CHUNK;
-
-			*next_slot = (*next_slot + 1) % WRITE_RING;
-			if (reclaim_slot(run, slot) != 0 ||
-			    sftp_send_write(run->p, &slot->req, u->open.handle, u->open.handle_len,
-					    offset + (uint64_t)done, buf + done, len, run->err) != 0) {
-				close(fd);
-				return -1;
-			}
-			slot->owner = u;
-			slot->used = true;
-			run->stats->bytes_copied += len;
-			u->bytes += len;
-		}
-		offset += (uint64_t)n;
-		report_progress(run);
-	}
-	close(fd);
-
-	/* The file may have changed since the walk; what was sent is what the attributes describe. */
-	l->size = offset;
-	l->mode = st.st_mode & 07777;
-	l->mtime = (unsigned long)st.st_mtime;
-	if (sftp_send_fsetstat(run->p, &u->setstat, u->open.handle, u->open.handle_len, l->mode, true,
-			       (unsigned long)st.st_atime, l->mtime, run->err) != 0)
-		return -1;
-	return sftp_send_close(run->p, &u->close, u->open.handle, u->open.handle_len, run->err);
-}
-
-struct mv_batch {
-	char *command;
-	size_t len, capacity;
-	size_t count;
-	char first_error[512];
-};
-
-static void collect_stderr(void *arg, enum ssh_stream stream, const char *line)
-{
-	struct mv_batch *b = arg;
-
-	if (stream == SSH_STREAM_STDERR && b->first_error[0] == '\0')
-		snprintf(b->first_error, sizeof(b->first_error), "%s", line);
-}
-
-/* Runs the batched mv command and starts a new one. */
-static int run_mv_batch(struct sync_run *run, struct mv_batch *b)
-{
-	struct ssh_cmd_result res;
-	int rc;
-
-	if (b->count == 0)
-		return 0;
-	b->first_error[0] = '\0';
-	rc = ssh_run(run->conn, b->command, MV_TIMEOUT, collect_stderr, b, &res, run->err);
-	b->len = 0;
-	b->count = 0;
-	if (rc != 0)
-		return -1;
-	if (res.signal[0] != '\0') {
-		ssh_error_set(run->err, run->conn, SSH_STEP_COMMAND, false,
-			      "replacing files with mv -f failed (signal %s)%s%s", res.signal,
-			      b->first_error[0] ? ": " : "", b->first_error);
-		return -1;
-	}
-	if (res.exit_status != 0) {
-		ssh_error_set(run->err, run->conn, SSH_STEP_COMMAND, false,
-			      "replacing files with mv -f failed (exit status %d)%s%s", res.exit_status,
-			      b->first_error[0] ? ": " : "", b->first_error);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Adds "mv -f -- FROM TO || s=1;" to the batch.  Each mv is one rename(2)
- * on the server.  The shell runs them all and exits 1 if any failed.
- */
-static int add_mv(struct sync_run *run, struct mv_batch *b, const char *from, const char *to)
-{
-	char *words = shell_join((const char *const[]){ "mv", "-f", "--", from, to, NULL });
-	size_t need = strlen(words) + 32;
-
-	if (b->count > 0 && b->len + need > MV_COMMAND_MAX) {
-		strcpy(b->command + b->len, "exit $s");
-		if (run_mv_batch(run, b) != 0) {
-			free(words);
-			return -1;
-		}
-	}
-	if (b->len + need + 8 > b->capacity) {
-		b->capacity = b->len + need + 8 > MV_COMMAND_MAX ? b->len + need + 8 : MV_COMMAND_MAX;
-		b->command = xrealloc(b->command, b->capacity + 16);
-	}
-	if (b->count == 0)
-		b->len = (size_t)sprintf(b->command, "s=0; ");
-	b->len += (size_t)sprintf(b->command + b->len, "%s || s=1; ", words);
-	b->count++;
-	free(words);
-	return 0;
-}
-
-static int finish_mv(struct sync_run *run, struct mv_batch *b)
-{
-	if (b->count == 0)
-		return 0;
-	strcpy(b->command + b->len, "exit $s");
-	return run_mv_batch(run, b);
-}
-
-/* Renames the batch's temporaries over their targets, or removes those of vanished files. */
-static int rename_batch(struct sync_run *run, struct upload *batch, size_t count)
-{
-	struct mv_batch mv = { 0 };
-	bool posix = sftp_pipeline_has_posix_rename(run->p);
-	int rc = 0;
-
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		struct upload *u = &batch[i];
-		const struct sync_entry *l = &run->local.entries[u->local];
-		char *target;
-
-		if (u->vanished) {
-			rc = sftp_send_remove(run->p, &u->finish, u->temp, run->err);
-			continue;
-		}
-		target = remote_path(run, l->path);
-		if (l->match >= 0 && !posix)
-			rc = add_mv(run, &mv, u->temp, target);
-		else
-			rc = sftp_send_rename(run->p, &u->finish, u->temp, target, run->err);
-		free(target);
-	}
-	if (rc == 0)
-		rc = sftp_pipeline_wait(run->p, run->err);
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		const struct upload *u = &batch[i];
-		const struct sync_entry *l = &run->local.entries[u->local];
-
-		if (u->vanished || (l->match >= 0 && !posix))
-			continue;
-		if (!sftp_request_ok(&u->finish)) {
-			char *target = remote_path(run, l->path);
-
-			rc = fail_request(run, &u->finish, "rename to", target);
-			free(target);
-		}
-	}
-	if (rc == 0)
-		rc = finish_mv(run, &mv);
-	free(mv.command);
-
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		if (batch[i].vanished)
-			continue;
-		run->stats->files_copied++;
-		mark_parent_changed(run, run->local.entries[batch[i].local].path);
-	}
-	return rc;
-}
-
-/* Checks the open, write, attribute and close replies of a batch. */
-static int check_batch(struct sync_run *run, struct upload *batch, size_t count)
-{
-	for (size_t i = 0; i < count; i++) {
-		struct upload *u = &batch[i];
-
-		if (!u->vanished && !sftp_request_ok(&u->setstat))
-			record_failure(u, &u->setstat, "set attributes of");
-		if (!sftp_request_ok(&u->close))
-			record_failure(u, &u->close, "close");
-		if (u->failed)
-			return fail_request(run, &u->failed_req, u->failed_op, u->temp);
-	}
-	return 0;
-}
-
-static int upload_batch(struct sync_run *run, struct upload *batch, size_t count, struct write_slot *ring,
-			char *buf)
-{
-	size_t next_slot = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		batch[i].temp = temporary_path(run, run->local.entries[batch[i].local].path);
-		/* Mode 0600 until the data is complete; fsetstat sets the real mode. */
-		rc = sftp_send_open(run->p, &batch[i].open, batch[i].temp,
-				    SFTP_OPEN_WRITE | SFTP_OPEN_CREAT | SFTP_OPEN_EXCL | SFTP_OPEN_TRUNC, 0600,
-				    run->err);
-	}
-	if (rc == 0)
-		rc = sftp_pipeline_wait(run->p, run->err);
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		if (!sftp_request_ok(&batch[i].open))
-			rc = fail_request(run, &batch[i].open, "creating temporary", batch[i].temp);
-	}
-
-	for (size_t i = 0; i < count && rc == 0; i++)
-		rc = send_file(run, &batch[i], ring, &next_slot, buf);
-	for (size_t i = 0; i < WRITE_RING && rc == 0; i++)
-		rc = reclaim_slot(run, &ring[i]);
-	if (rc == 0)
-		rc = sftp_pipeline_wait(run->p, run->err);
-	if (rc == 0)
-		rc = check_batch(run, batch, count);
-	if (rc == 0)
-		rc = rename_batch(run, batch, count);
-	report_progress(run);
-	return rc;
-}
-
-static int upload_files(struct sync_run *run, const size_t *files, size_t count)
-{
-	struct upload *batch = xcalloc(UPLOAD_BATCH, sizeof(*batch));
-	struct write_slot *ring = xcalloc(WRITE_RING, sizeof(*ring));
-	char *buf = xmalloc(LOCAL_READ);
-	int rc = 0;
-
-	for (size_t start = 0; start < count && rc == 0; start += UPLOAD_BATCH) {
-		size_t n = count - start < UPLOAD_BATCH ? count - start : UPLOAD_BATCH;
-
-		for (size_t i = 0; i < n; i++)
-			batch[i].local = files[start + i];
-		rc = upload_batch(run, batch, n, ring, buf);
-		for (size_t i = 0; i < n; i++) {
-			free(batch[i].temp);
-			sftp_request_reset(&batch[i].open);
-			sftp_request_reset(&batch[i].setstat);
-			sftp_request_reset(&batch[i].close);
-			sftp_request_reset(&batch[i].finish);
-			memset(&batch[i], 0, sizeof(batch[i]));
-		}
-	}
-	/* After a local failure writes may still be in flight; they must end before their requests are freed. */
-	if (rc != 0) {
-		struct ssh_error ignored;
-
-		sftp_pipeline_wait(run->p, &ignored);
-	}
-	for (size_t i = 0; i < WRITE_RING; i++)
-		sftp_request_reset(&ring[i].req);
-	free(ring);
-	free(batch);
-	free(buf);
-	return rc;
-}
-
-/* Decides which files to upload; in checksum mode compares equal-sized ones first. */
-static int sync_files(struct sync_run *run)
-{
-	size_t n = run->local.count;
-	size_t *copy = xcalloc(n ? n : 1, sizeof(*copy));
-	size_t *compare = xcalloc(n ? n : 1, sizeof(*compare));
-	size_t copy_count = 0, compare_count = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct sync_entry *l = &run->local.entries[i];
-		const struct sync_entry *r;
-
-		if (l->type != SYNC_TYPE_FILE)
-			continue;
-		if (l->match < 0) {
-			copy[copy_count++] = i;
-			continue;
-		}
-		r = &run->remote.entries[l->match];
-		if (r->size != l->size) {
-			copy[copy_count++] = i;
-		} else if (run->opt->checksum) {
-			compare[compare_count++] = i;
-		} else if (r->mtime != l->mtime) {
-			copy[copy_count++] = i;
-		} else {
-			l->fix_attrs = r->mode != l->mode;
-			run->stats->unchanged++;
-		}
-	}
-
-	for (size_t start = 0; start < compare_count && rc == 0; start += OPEN_BATCH) {
-		size_t count = compare_count - start < OPEN_BATCH ? compare_count - start : OPEN_BATCH;
-		struct compared_file files[OPEN_BATCH];
-		bool differs[OPEN_BATCH];
-
-		memset(files, 0, sizeof(files));
-		for (size_t i = 0; i < count; i++)
-			files[i].local = compare[start + i];
-		rc = compare_batch(run, files, count, differs);
-		for (size_t i = 0; i < count && rc == 0; i++) {
-			struct sync_entry *l = &run->local.entries[files[i].local];
-			const struct sync_entry *r = &run->remote.entries[l->match];
-
-			if (differs[i]) {
-				copy[copy_count++] = files[i].local;
-			} else {
-				l->fix_attrs = r->mode != l->mode || r->mtime != l->mtime;
-				run->stats->unchanged++;
-			}
-		}
-	}
-
-	for (size_t i = 0; i < copy_count; i++)
-		run->stats->bytes_to_copy += run->local.entries[copy[i]].size;
-	run->stats->files_to_copy = copy_count;
-	if (rc == 0)
-		rc = upload_files(run, copy, copy_count);
-	free(copy);
-	free(compare);
 	return rc;
 }
 
@@ -1152,7 +577,7 @@ static int sync_links(struct sync_run *run)
 
 		if (l->type != SYNC_TYPE_LINK || l->match < 0)
 			continue;
-		path = remote_path(run, l->path);
+		path = sync_remote_path(run, l->path);
 		rc = sftp_send_readlink(run->p, &reqs[i], path, run->err);
 		free(path);
 	}
@@ -1176,11 +601,11 @@ static int sync_links(struct sync_run *run)
 			continue;
 		}
 		sftp_request_reset(&reqs[i]);
-		path = remote_path(run, l->path);
+		path = sync_remote_path(run, l->path);
 		if (l->match < 0) {
 			rc = sftp_send_symlink(run->p, &reqs[i], l->link_target, path, run->err);
 		} else if (posix) {
-			temps[i] = temporary_path(run, l->path);
+			temps[i] = sync_temporary_path(run, l->path);
 			rc = sftp_send_symlink(run->p, &reqs[i], l->link_target, temps[i], run->err);
 		} else {
 			rc = sftp_send_remove(run->p, &renames[i], path, run->err);
@@ -1200,9 +625,9 @@ static int sync_links(struct sync_run *run)
 
 		if (l->type != SYNC_TYPE_LINK || !reqs[i].done)
 			continue;
-		path = remote_path(run, l->path);
+		path = sync_remote_path(run, l->path);
 		if (!sftp_request_ok(&reqs[i])) {
-			rc = fail_request(run, &reqs[i], "symlink", temps[i] ? temps[i] : path);
+			rc = sync_fail_request(run, &reqs[i], "symlink", temps[i] ? temps[i] : path);
 		} else if (temps[i] != NULL) {
 			rc = sftp_send_rename(run->p, &renames[i], temps[i], path, run->err);
 		}
@@ -1217,14 +642,14 @@ static int sync_links(struct sync_run *run)
 		if (l->type != SYNC_TYPE_LINK || !reqs[i].done)
 			continue;
 		if (temps[i] != NULL && !sftp_request_ok(&renames[i])) {
-			char *path = remote_path(run, l->path);
+			char *path = sync_remote_path(run, l->path);
 
-			rc = fail_request(run, &renames[i], "rename to", path);
+			rc = sync_fail_request(run, &renames[i], "rename to", path);
 			free(path);
 			break;
 		}
 		run->stats->links_created++;
-		mark_parent_changed(run, l->path);
+		sync_mark_parent_changed(run, l->path);
 	}
 
 	reset_requests(reqs, n);
@@ -1260,7 +685,7 @@ static int fix_attributes(struct sync_run *run)
 			continue;
 		if (l->fix_attrs || (l->type == SYNC_TYPE_DIR && differs))
 			run->stats->attrs_updated++;
-		path = remote_path(run, l->path);
+		path = sync_remote_path(run, l->path);
 		rc = sftp_send_setstat(run->p, &reqs[i], path, l->mode, true, l->atime, l->mtime, run->err);
 		free(path);
 	}
@@ -1273,9 +698,9 @@ static int fix_attributes(struct sync_run *run)
 
 	for (size_t i = 0; i <= n && rc == 0; i++) {
 		if (reqs[i].done && !sftp_request_ok(&reqs[i])) {
-			char *path = i < n ? remote_path(run, run->local.entries[i].path) : xstrdup(run->remote_root);
+			char *path = i < n ? sync_remote_path(run, run->local.entries[i].path) : xstrdup(run->remote_root);
 
-			rc = fail_request(run, &reqs[i], "set attributes of", path);
+			rc = sync_fail_request(run, &reqs[i], "set attributes of", path);
 			free(path);
 		}
 	}
@@ -1309,7 +734,7 @@ static void make_temp_id(struct sync_run *run)
 
 static void walk_notice(void *arg, const char *rel, const char *reason)
 {
-	notice(arg, rel, reason);
+	sync_notice(arg, rel, reason);
 }
 
 static int run_steps(struct sync_run *run)
@@ -1330,7 +755,7 @@ static int run_steps(struct sync_run *run)
 		if (l->type == SYNC_TYPE_FILE)
 			run->stats->files_total++;
 		else if (l->type == SYNC_TYPE_OTHER)
-			notice(run, l->path, "it is a device, FIFO or socket");
+			sync_notice(run, l->path, "it is a device, FIFO or socket");
 	}
 
 	run->p = sftp_pipeline_open(run->conn, run->err);
@@ -1342,7 +767,7 @@ static int run_steps(struct sync_run *run)
 	if (prepare_remote_root(run) != 0 || list_remote(run) != 0)
 		return -1;
 	plan_removals(run);
-	if (remove_entries(run) != 0 || make_dirs(run) != 0 || sync_files(run) != 0 || sync_links(run) != 0 ||
+	if (remove_entries(run) != 0 || make_dirs(run) != 0 || sync_upload_files(run) != 0 || sync_links(run) != 0 ||
 	    fix_attributes(run) != 0)
 		return -1;
 	return 0;

@@ -3,16 +3,17 @@
  *
  * sync_tree makes REMOTE_DIR equal to LOCAL_DIR: regular files, folders
  * (empty ones too) and symbolic links, with permission bits and
- * modification times.  It transfers only files whose size or
+ * modification times (except the times of symbolic links, which SFTP
+ * cannot set).  It transfers only files whose size or
  * modification time differ (or, with checksum, whose content differs),
  * and with delete it removes what LOCAL_DIR no longer has.  Owners are
  * not copied: everything belongs to the SSH user.  Devices, FIFOs and
  * sockets are skipped and counted.
  *
- * Each file is written to a temporary file named SYNC_TEMP_PREFIX plus a
- * random suffix in the same folder and then renamed over its target, so a
- * reader sees the old or the complete new file and an interrupted sync
- * leaves no truncated file under a real name.  Temporaries left by an
+ * Each file is written to a temporary file in the same folder, named
+ * SYNC_TEMP_PREFIX plus a random suffix, and then renamed over its target.
+ * So a reader sees the old or the complete new file, and an interrupted
+ * sync leaves no truncated file under a real name.  Temporaries left by an
  * interrupted sync are removed by the next one.  Local names that start
  * with the prefix are skipped.
  *
@@ -57,10 +58,10 @@ struct sync_stats {
 	double seconds;
 };
 
-/* Called during a sync with the counts so far. */
+/* Receives the counts so far, at most every progress_interval seconds while files are uploaded. */
 typedef void (*sync_progress_fn)(void *arg, const struct sync_stats *stats);
 
-/* Called once per skipped local entry with its path relative to LOCAL_DIR and the reason. */
+/* Receives each skipped local entry: its path relative to LOCAL_DIR and the reason. */
 typedef void (*sync_notice_fn)(void *arg, const char *relative_path, const char *reason);
 
 struct sync_options {
@@ -88,10 +89,11 @@ const char *sync_exclude_check(const char *pattern);
  * Makes REMOTE_DIR (an absolute path on CONN's server) a copy of
  * LOCAL_DIR, creating REMOTE_DIR and its missing parents.  Fills *STATS
  * (also on failure, with what was done).  Returns 0, or -1 with *ERR
- * filled: the step is "sftp" or "command" for server failures and
- * "connect" with transient false for local ones, such as an unreadable
- * local file.  After a failure the server may hold a mix of old and new
- * files, each of them complete.
+ * filled.  Server failures have step "sftp" (or "command" for the mv -f
+ * fallback) and a message that names the server.  Local failures, such as
+ * an unreadable local file, have step "sftp", transient false and a
+ * message that says "on this host".  After a failure the server may hold a
+ * mix of old and new files, each of them complete.
  */
 int sync_tree(struct ssh_conn *conn, const char *local_dir, const char *remote_dir,
 	      const struct sync_options *opt, struct sync_stats *stats, struct ssh_error *err);

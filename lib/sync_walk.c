@@ -200,12 +200,12 @@ static int read_link(const char *path, char **target)
 	}
 }
 
-static void set_walk_error(char *err, size_t errlen, const char *what, const char *path, int errnum)
+static void set_walk_error(char *err, size_t errlen, const char *operation, const char *path, int errnum)
 {
-	char *shown = text_sanitize_dup(path, strlen(path));
+	char *printable = text_sanitize_dup(path, strlen(path));
 
-	snprintf(err, errlen, "%s \"%s\" on this host failed: %s", what, shown, strerror(errnum));
-	free(shown);
+	snprintf(err, errlen, "%s \"%s\" on this host failed: %s", operation, printable, strerror(errnum));
+	free(printable);
 }
 
 /*
