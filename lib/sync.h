@@ -6,9 +6,11 @@
  * modification times (except the times of symbolic links, which SFTP
  * cannot set).  It transfers only files whose size or
  * modification time differ (or, with checksum, whose content differs),
- * and with delete it removes what LOCAL_DIR no longer has.  Owners are
- * not copied: everything belongs to the SSH user.  Devices, FIFOs and
- * sockets are skipped and counted.
+ * and with delete it removes what LOCAL_DIR no longer has.  A server
+ * entry of another type than the master's (a folder where the master has
+ * a file, say) is replaced even with delete off.  Owners are not copied:
+ * everything belongs to the SSH user.  Hard links arrive as separate
+ * files.  Devices, FIFOs and sockets are skipped and counted.
  *
  * Each file is written to a temporary file in the same folder, named
  * SYNC_TEMP_PREFIX plus a random suffix, and then renamed over its target.

@@ -14,7 +14,7 @@
 #include "xalloc.h"
 
 /*
- * Bytes per SFTP write or read request.  The draft asks every server to
+ * Bytes per SFTP write or read request.  The draft says every server SHOULD
  * accept packets of 34000 bytes, enough for 32768 bytes of data.
  */
 #define CHUNK (32 * 1024)

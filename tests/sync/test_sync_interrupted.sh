@@ -39,7 +39,7 @@ descendants() {
 	--user "$SSHD_USER" "$src" "$dst" >"$TEST_DIR/interrupted.out" 2>"$TEST_DIR/interrupted.err" &
 sync_pid=$!
 
-# Wait until a temporary holds at least 4 MB, then kill sshd and its sessions.
+# Wait until a temporary contains at least 4 MB, then kill sshd and its sessions.
 killed=""
 for ((i = 0; i < 400; i++)); do
 	temp=$(find "$dst/big" -name '.provisiond-tmp-*' -size +4M -print -quit 2>/dev/null || true)
