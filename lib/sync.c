@@ -453,6 +453,15 @@ static int remove_flight(struct sync_run *run, unsigned depth)
 		if (sftp_request_ok(&reqs[i]) || reqs[i].status == SFTP_STATUS_NO_SUCH_FILE) {
 			run->stats->deleted++;
 			sync_mark_parent_changed(run, run->remote.entries[i].path);
+		} else if (depth != 0 && reqs[i].status == SFTP_STATUS_FAILURE &&
+			   sync_list_find(&run->local, run->remote.entries[i].path) < 0) {
+			/*
+			 * OpenSSH reports a folder that is not empty as a plain failure.
+			 * Excluded entries, which the listing leaves out, keep it alive,
+			 * and that is no reason to fail the whole sync.
+			 */
+			sync_notice(run, run->remote.entries[i].path,
+				    "the server's folder was kept because it still contains excluded entries");
 		} else {
 			char *path = sync_remote_path(run, run->remote.entries[i].path);
 

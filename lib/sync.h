@@ -56,15 +56,18 @@ struct sync_stats {
 	uint64_t unchanged;		/* files and links that needed no transfer */
 	uint64_t attrs_updated;		/* files and folders whose mode or time alone was fixed */
 	uint64_t temporaries_removed;	/* stale temporaries of an interrupted sync */
-	uint64_t skipped;		/* special files, reserved names and files that vanished */
+	uint64_t skipped;		/* special files, reserved names, vanished files, folders kept */
 	double seconds;
 };
 
 /* Receives the counts so far, at most every progress_interval seconds while files are uploaded. */
 typedef void (*sync_progress_fn)(void *arg, const struct sync_stats *stats);
 
-/* Receives each skipped local entry: its path relative to LOCAL_DIR and the reason. */
-typedef void (*sync_notice_fn)(void *arg, const char *relative_path, const char *reason);
+/*
+ * Receives each skipped entry: a local one that is not copied, or a server
+ * folder that is not deleted.  PATH is relative to the synced folder.
+ */
+typedef void (*sync_notice_fn)(void *arg, const char *path, const char *reason);
 
 struct sync_options {
 	const char *const *exclude;	/* fnmatch patterns, NULL-terminated; NULL for none */

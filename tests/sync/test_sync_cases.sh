@@ -190,4 +190,25 @@ rm "$dst/server.log"
 touch -r "$src" "$dst"
 assert_same_tree "$expected" "$dst" "tree after all changes"
 
+# ---- a deleted folder that still has excluded entries on the server is kept ----
+mkdir -p "$src/olddir"
+echo x >"$src/olddir/a.txt"
+sync_ok "sync adding olddir" "${excludes[@]}" "$src" "$dst"
+echo "server log" >"$dst/olddir/server.log"
+rm -r "$src/olddir"
+sync_ok "sync removing olddir" "${excludes[@]}" "$src" "$dst"
+assert_eq "$(stat_of skipped)" 3 "entries skipped (the reserved name, the FIFO and the kept folder)"
+assert_contains "$SYNC_ERR" "still contains excluded entries" "notice about the kept folder"
+[ -f "$dst/olddir/server.log" ] || fail "the excluded file in a deleted folder was removed"
+[ ! -e "$dst/olddir/a.txt" ] || fail "the file of a deleted folder was kept"
+
+# ---- a symbolic link as the server's folder is rejected ----
+mkdir -p "$TEST_DIR/link-target"
+ln -s "$TEST_DIR/link-target" "$TEST_DIR/remote/linked"
+if sync_tree "$src" "$TEST_DIR/remote/linked"; then
+	fail "a sync into a symbolic link succeeded"
+fi
+assert_contains "$SYNC_ERR" "exists and is a symbolic link, not a folder" "error for a symbolic link as the server's folder"
+assert_eq "$(ls -A "$TEST_DIR/link-target")" "" "files written through the linked server folder"
+
 test_done
