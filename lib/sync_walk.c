@@ -221,7 +221,8 @@ int sync_walk_local(const char *root, const struct sync_filter *f, sync_notice_f
 	FTS *fts;
 	int rc = -1;
 
-	fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR, compare_names);
+	/* FTS_COMFOLLOW follows ROOT itself if it is a link, because the caller named it. */
+	fts = fts_open(paths, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR, compare_names);
 	if (fts == NULL) {
 		set_walk_error(err, errlen, "listing", root, errno);
 		return -1;
