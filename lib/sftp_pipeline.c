@@ -410,7 +410,8 @@ static int pump(struct sftp_pipeline *p, struct ssh_error *err)
 		ssize_t n = libssh2_channel_write(p->channel, (const char *)p->out + p->out_sent,
 						  p->out_len - p->out_sent);
 
-		if (n == LIBSSH2_ERROR_EAGAIN) {
+		/* libssh2 1.10 (channel.c) can return 0 instead of EAGAIN when the server's window is full. */
+		if (n == LIBSSH2_ERROR_EAGAIN || n == 0) {
 			p->out_blocked = libssh2_session_block_directions(p->conn->session) &
 					 LIBSSH2_SESSION_BLOCK_OUTBOUND;
 			break;
