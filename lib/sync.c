@@ -516,6 +516,7 @@ static int make_dirs(struct sync_run *run)
 	if (run->remote_root_created || (run->remote_root_attrs.mode & 0700) != 0700) {
 		struct sftp_request req = { 0 };
 
+		run->root_changed = true;
 		if (sftp_send_setstat(run->p, &req, run->remote_root, run->local_root_entry.mode | 0700, false, 0,
 				      0, run->err) != 0 ||
 		    sftp_pipeline_wait(run->p, run->err) != 0) {

@@ -202,6 +202,13 @@ assert_contains "$SYNC_ERR" "still contains excluded entries" "notice about the 
 [ -f "$dst/olddir/server.log" ] || fail "the excluded file in a deleted folder was removed"
 [ ! -e "$dst/olddir/a.txt" ] || fail "the file of a deleted folder was kept"
 
+# ---- a read-only synced folder stays read-only after a sync without changes ----
+chmod 555 "$src"
+sync_ok "sync of a read-only folder" "${excludes[@]}" "$src" "$dst"
+sync_ok "second sync of a read-only folder" "${excludes[@]}" "$src" "$dst"
+assert_eq "$(stat -c %a "$dst")" 555 "mode of the read-only synced folder after a sync without changes"
+chmod 755 "$src"
+
 # ---- a symbolic link as the server's folder is rejected ----
 mkdir -p "$TEST_DIR/link-target"
 ln -s "$TEST_DIR/link-target" "$TEST_DIR/remote/linked"
