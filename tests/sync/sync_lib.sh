@@ -11,10 +11,13 @@ if [ -z "${SYNC_TREE:-}" ] || [ ! -x "$SYNC_TREE" ]; then
 fi
 [ -x /usr/sbin/sshd ] || { echo "$TEST_NAME: SKIP: /usr/sbin/sshd not found (openssh-server)"; exit 77; }
 
-# Stops every sshd this test started, then runs lib.sh's cleanup with the exit status.
+# Stops every sshd this test started, then runs lib.sh's cleanup with the
+# exit status.  set +e comes first because "(exit $rc)" would otherwise end
+# the trap before cleanup stops PostgreSQL and the daemons.
 sync_cleanup() {
 	local rc=$? dir
 
+	set +e
 	for dir in "${SSHD_DIRS[@]}"; do
 		"$SSHD_FIXTURE" stop "$dir" >/dev/null 2>&1 || true
 	done
