@@ -56,6 +56,7 @@ static const struct {
 	{ "noop", task_noop },
 	{ "verify", task_verify },
 	{ "restart", task_restart },
+	{ "sync", task_sync },
 };
 
 task_fn task_lookup(const char *type)

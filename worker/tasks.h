@@ -37,6 +37,7 @@ bool task_stop_requested(void);
 int task_noop(struct task_ctx *ctx);
 int task_verify(struct task_ctx *ctx);
 int task_restart(struct task_ctx *ctx);
+int task_sync(struct task_ctx *ctx);
 
 /* Returns the implementation of TYPE, or NULL if this worker has none. */
 task_fn task_lookup(const char *type);
