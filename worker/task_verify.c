@@ -22,7 +22,6 @@
  * "verified": true when every check passed without a warning, and the
  * daemon is expected to set provision.servers.verified_at from it.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +35,7 @@
 #include "report.h"
 #include "sftp.h"
 #include "shell_quote.h"
+#include "sync.h"
 #include "tasks.h"
 #include "webserver.h"
 #include "xalloc.h"
@@ -270,60 +270,16 @@ static int write_master_config(struct verify *v, const struct web_service *ws, c
 	return rc;
 }
 
-/* Copies the regular files of local folder FROM into remote folder TO; returns the count or -1. */
-static int copy_folder_files(struct verify *v, struct sftp_session *s, const char *from, const char *to)
+/* Passes a skipped entry of the config folder to the task log. */
+static void log_sync_notice(void *arg, const char *path, const char *reason)
 {
-	struct task_ctx *ctx = v->ctx;
-	const struct sftp_put_options opt = { .mode = 0644 };
-	struct ssh_error err;
-	struct dirent *e;
-	DIR *d = opendir(from);
-	int count = 0;
-
-	if (d == NULL) {
-		snprintf(ctx->error, sizeof(ctx->error), "server %s: web config: reading %s on the master failed: %s",
-			 v->name, from, strerror(errno));
-		return -1;
-	}
-	while ((e = readdir(d)) != NULL) {
-		char *src = xasprintf("%s/%s", from, e->d_name);
-		char *dst = xasprintf("%s/%s", to, e->d_name);
-		struct stat st;
-		int fd = -1;
-		int rc = 0;
-
-		if (e->d_name[0] != '.' && lstat(src, &st) == 0 && S_ISREG(st.st_mode)) {
-			fd = open(src, O_RDONLY | O_CLOEXEC);
-			if (fd < 0) {
-				snprintf(ctx->error, sizeof(ctx->error),
-					 "server %s: web config: opening %s on the master failed: %s", v->name, src,
-					 strerror(errno));
-				rc = -1;
-			} else if (sftp_put_fd(s, dst, fd, &opt, &err) != 0) {
-				remote_set_error(ctx, &err);
-				rc = -1;
-			} else {
-				count++;
-			}
-			if (fd >= 0)
-				close(fd);
-		}
-		free(src);
-		free(dst);
-		if (rc != 0) {
-			closedir(d);
-			return -1;
-		}
-	}
-	closedir(d);
-	return count;
+	report_log("warning", "web config: %s skipped: %s", path, reason);
 }
 
 /*
- * Copies <master base_dir>/config/server_<name>/ to the server and writes
- * <base_dir>/config/MAIN_FILE there, which includes it.
- * TODO: replace the copy with sync_tree (lib/sync.h) once it lands; this
- * copy adds and replaces files one folder deep but never deletes any.
+ * Copies <master base_dir>/config/server_<name>/ to the same place on the
+ * server with sync_tree, which removes files the master no longer has, and
+ * writes <base_dir>/config/MAIN_FILE there, which includes it.
  */
 static int copy_config_to_server(struct verify *v, const char *main_file)
 {
@@ -333,38 +289,25 @@ static int copy_config_to_server(struct verify *v, const char *main_file)
 	char *remote = xasprintf("%s/config/server_%s", v->base_dir, v->name);
 	char *top = xasprintf("%s/config/%s", v->base_dir, main_file);
 	char *top_text = NULL;
-	struct sftp_session *s;
+	const struct sync_options sync_opts = { .delete = true, .notice = log_sync_notice };
+	struct sftp_session *s = NULL;
+	struct sync_stats stats;
 	struct ssh_error err;
-	int files = 0, n;
 	int rc = -1;
+
+	if (sync_tree(v->conn, local, remote, &sync_opts, &stats, &err) != 0) {
+		remote_set_error(ctx, &err);
+		goto out;
+	}
+	report_log("info", "web config: synced %s on the master to %s on the server (%llu file(s) copied, "
+		   "%llu deleted, %llu unchanged)", local, remote, (unsigned long long)stats.files_copied,
+		   (unsigned long long)stats.deleted, (unsigned long long)stats.unchanged);
 
 	s = sftp_open(v->conn, &err);
 	if (s == NULL) {
 		remote_set_error(ctx, &err);
 		goto out;
 	}
-	for (size_t i = 0; i < N_SUBDIRS; i++) {
-		char *sub = xasprintf("%s/%s", remote, config_subdirs[i]);
-		char *local_sub = xasprintf("%s/%s", local, config_subdirs[i]);
-
-		n = sftp_mkdir_p(s, sub, 0755, &err);
-		if (n != 0)
-			remote_set_error(ctx, &err);
-		else
-			n = copy_folder_files(v, s, local_sub, sub);
-		free(sub);
-		free(local_sub);
-		if (n < 0)
-			goto out;
-		files += n;
-	}
-	n = copy_folder_files(v, s, local, remote);
-	if (n < 0)
-		goto out;
-	files += n;
-	report_log("info", "web config: copied %d files from %s on the master to %s on the server", files, local,
-		   remote);
-
 	if (strcmp(main_file, "apache.conf") == 0)
 		top_text = xasprintf("# Written by provisiond's verify task: the web configuration of this server.\n"
 				     "Include \"%s/%s\"\n", remote, main_file);

@@ -44,7 +44,8 @@ assert_contains "$(sql "SELECT message FROM provision.task_log WHERE task_id = $
 	"add \"include $TEST_DIR/remote2/config/nginx.conf;\" to the http block" "warning of task $id"
 
 # ---- a broken configuration: nginx's message, and no reload ----
-echo "broken_directive on;" >"$REMOTE/config/server_web1/pre.d/broken.conf"
+# The broken file goes into the master copy, which verify syncs to the server.
+echo "broken_directive on;" >"$TEST_DIR/config/server_web1/pre.d/broken.conf"
 before=$(reload_count)
 id=$(run_task verify "$server")
 assert_eq "$(task_field "$id" status)" failed "status of verify task $id with a broken configuration"

@@ -63,7 +63,8 @@ assert_contains "$warning" "ln -s $remote2/config/apache.conf /etc/apache2/conf-
 	"warning of task $id names the file to link"
 
 # ---- the configtest fails: Apache's message, no restart ----
-echo "BrokenDirective on" >"$remote/config/server_web1/pre.d/broken.conf"
+# The broken file goes into the master copy, which verify syncs to the server.
+echo "BrokenDirective on" >"$TEST_DIR/config/server_web1/pre.d/broken.conf"
 before=$(graceful_count)
 id=$(run_task verify "$server")
 assert_eq "$(task_field "$id" status)" failed "status of verify task $id with a broken configuration"
@@ -74,10 +75,10 @@ assert_contains "$error" "the web server was not restarted" "error of task $id"
 assert_eq "$(graceful_count)" "$before" "graceful restarts after a failed configtest"
 assert_contains "$(task_log_text "$id")" "notice: AH00526: Syntax error on line 1 of $remote/config/server_web1/pre.d/broken.conf" \
 	"log of task $id holds Apache's output"
-rm "$remote/config/server_web1/pre.d/broken.conf"
+rm "$TEST_DIR/config/server_web1/pre.d/broken.conf"
 
 # ---- the restart fails: only the restart defines PROVISION_BROKEN ----
-cat >"$remote/config/server_web1/pre.d/broken.conf" <<'CONF'
+cat >"$TEST_DIR/config/server_web1/pre.d/broken.conf" <<'CONF'
 <IfDefine PROVISION_BROKEN>
 BrokenDirective on
 </IfDefine>
@@ -92,7 +93,7 @@ assert_contains "$error" "server web1: restart:" "error of task $id names server
 assert_contains "$error" "exit status 1" "error of task $id names the exit status"
 assert_contains "$error" "Invalid command 'BrokenDirective'" "error of task $id carries Apache's output"
 assert_eq "$(graceful_count)" "$before" "graceful restarts after a failed restart"
-rm "$remote/config/server_web1/pre.d/broken.conf"
+rm "$TEST_DIR/config/server_web1/pre.d/broken.conf"
 sql "UPDATE provision.services SET settings = settings - 'restart_command' || jsonb_build_object('restart_command',
      'sudo -n $APACHE_CTL -k graceful') WHERE server_id = $server" >/dev/null
 
@@ -136,9 +137,15 @@ assert_contains "$(task_log_text "$id")" "notice: include check skipped: configt
 	"log of task $id"
 sql "UPDATE provision.services SET settings = '$(apache_settings)'::jsonb WHERE server_id = $server" >/dev/null
 
-# ---- and it passes again ----
+# ---- and it passes again; the server's config folder mirrors the master's ----
+echo "# left on the server by hand" >"$remote/config/server_web1/vhost.d/stray.conf"
+echo "# a vhost written on the master" >"$TEST_DIR/config/server_web1/vhost.d/site1.conf"
 id=$(run_task verify "$server")
 assert_eq "$(task_field "$id" status)" succeeded "status of verify task $id after the repairs"
+assert_eq "$(test -e "$remote/config/server_web1/vhost.d/stray.conf" && echo present)" "" \
+	"file on the server that the master does not have"
+assert_eq "$(cat "$remote/config/server_web1/vhost.d/site1.conf" 2>/dev/null)" "# a vhost written on the master" \
+	"vhost file synced from the master"
 
 stop_daemon d1
 test_done
