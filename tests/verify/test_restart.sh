@@ -48,9 +48,32 @@ id=$(run_task restart "$bare")
 assert_eq "$(task_field "$id" status)" failed "status of restart task $id without a web service"
 assert_contains "$(task_field "$id" error)" "server bare1 has no web service" "error of restart task $id"
 
-# ---- a failed configtest: Apache's message, and no restart ----
+# ---- Apache serves the new configuration after a restart ----
+# served_text: the body Apache sends for a missing page, set by ErrorDocument.
+served_text() {
+	curl -s --max-time 2 "http://127.0.0.1:$APACHE_PORT/provision-missing-page" || true
+}
+
+# wait_served TEXT: waits up to 5 s for Apache's graceful reload to serve TEXT.
+wait_served() {
+	for _ in $(seq 1 50); do
+		[ "$(served_text)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 0
+}
+
 mkdir -p "$REMOTE/config/server_web1/pre.d"
 printf 'Include "%s/config/server_web1/pre.d/*"\n' "$REMOTE" >"$REMOTE/config/apache.conf"
+for version in one two; do
+	echo "ErrorDocument 404 \"provision-check-$version\"" >"$REMOTE/config/server_web1/pre.d/served.conf"
+	id=$(run_task restart "$server")
+	assert_eq "$(task_field "$id" status)" succeeded "status of restart task $id (configuration $version)"
+	wait_served "provision-check-$version"
+	assert_eq "$(served_text)" "provision-check-$version" "page served after restart task $id"
+done
+
+# ---- a failed configtest: Apache's message, no restart, and Apache keeps serving ----
 echo "BrokenDirective on" >"$REMOTE/config/server_web1/pre.d/broken.conf"
 before=$(graceful_count)
 id=$(run_task restart "$server")
@@ -60,6 +83,7 @@ assert_contains "$error" "server web1: configtest:" "error of restart task $id"
 assert_contains "$error" "Invalid command 'BrokenDirective'" "error of restart task $id"
 assert_eq "$(graceful_count)" "$before" "graceful restarts after a failed configtest"
 assert_not_contains "$(task_messages "$id")" "restart: running" "log of restart task $id"
+assert_eq "$(served_text)" "provision-check-two" "page served after the failed configtest of task $id"
 
 # ---- a failed restart: only the restart defines PROVISION_BROKEN ----
 printf '<IfDefine PROVISION_BROKEN>\nBrokenDirective on\n</IfDefine>\n' >"$REMOTE/config/server_web1/pre.d/broken.conf"
