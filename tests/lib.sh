@@ -237,7 +237,7 @@ test_done() {
 # write_config NAME [LINE...]: writes $TEST_DIR/NAME.conf with the settings
 # every test needs and then the given lines, which may override them.
 write_config() {
-	local name=$1 file=$TEST_DIR/$1.conf
+	local name=$1 file=$TEST_DIR/$1.conf key
 	shift
 
 	{
@@ -245,10 +245,14 @@ write_config() {
 		echo "worker_program = $PROVISIOND_WORKER"
 		echo "poll_interval = 0.2"
 		echo "base_dir = $TEST_DIR"
-		for line in "$@"; do
-			echo "$line"
-		done
 	} >"$file"
+	for line in "$@"; do
+		# A given setting replaces the default above instead of repeating it.
+		key=${line%%=*}
+		key=${key// /}
+		[ -n "$key" ] && sed -i "/^$key *=/d" "$file"
+		echo "$line" >>"$file"
+	done
 	echo "$file"
 }
 

@@ -33,7 +33,8 @@ cases=(
 )
 for entry in "${cases[@]}"; do
 	IFS='|' read -r name line key <<<"$entry"
-	write_config "$name" "$line" >/dev/null
+	# Appended by hand, because write_config would replace a default setting instead of repeating it.
+	echo "$line" >>"$(write_config "$name")"
 	check_config "$name"
 	assert_ne "$STATUS" 0 "exit status of provisiond -t with \"$line\""
 	assert_contains "$OUTPUT" "$name.conf:5:" "line number in the error for \"$line\""
