@@ -9,6 +9,7 @@
 #include <libpq-fe.h>
 
 #include "backlog.h"
+#include "batch.h"
 #include "log.h"
 #include "migrations.h"
 #include "pgarray.h"
@@ -27,12 +28,6 @@
 struct held_ids {
 	int64_t *ids;
 	int count;
-};
-
-/* Buffered rows of one batch write. */
-struct batch {
-	struct pgarray log_task, log_ts, log_level, log_message;
-	struct pgarray out_id, out_status, out_error, out_result, out_ts, out_transient, out_began;
 };
 
 static struct {
@@ -70,42 +65,6 @@ static struct {
 } q;
 
 static void run_pending(void);
-
-static void batch_clear(struct batch *b)
-{
-	pgarray_clear(&b->log_task);
-	pgarray_clear(&b->log_ts);
-	pgarray_clear(&b->log_level);
-	pgarray_clear(&b->log_message);
-	pgarray_clear(&b->out_id);
-	pgarray_clear(&b->out_status);
-	pgarray_clear(&b->out_error);
-	pgarray_clear(&b->out_result);
-	pgarray_clear(&b->out_ts);
-	pgarray_clear(&b->out_transient);
-	pgarray_clear(&b->out_began);
-}
-
-static bool batch_empty(const struct batch *b)
-{
-	return b->log_task.count == 0 && b->out_id.count == 0;
-}
-
-/* Appends SRC's rows after DST's and empties SRC, keeping the order of log lines. */
-static void batch_concat(struct batch *dst, struct batch *src)
-{
-	pgarray_concat(&dst->log_task, &src->log_task);
-	pgarray_concat(&dst->log_ts, &src->log_ts);
-	pgarray_concat(&dst->log_level, &src->log_level);
-	pgarray_concat(&dst->log_message, &src->log_message);
-	pgarray_concat(&dst->out_id, &src->out_id);
-	pgarray_concat(&dst->out_status, &src->out_status);
-	pgarray_concat(&dst->out_error, &src->out_error);
-	pgarray_concat(&dst->out_result, &src->out_result);
-	pgarray_concat(&dst->out_ts, &src->out_ts);
-	pgarray_concat(&dst->out_transient, &src->out_transient);
-	pgarray_concat(&dst->out_began, &src->out_began);
-}
 
 static bool result_ok(PGresult *res)
 {
@@ -610,11 +569,6 @@ static void lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /* ---- the loop hook ---- */
-
-static size_t batch_bytes(const struct batch *b)
-{
-	return b->log_message.len + b->out_error.len + b->out_result.len;
-}
 
 /*
  * Pauses the workers' events while more than log_buffer_max bytes wait for
