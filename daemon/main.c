@@ -73,6 +73,11 @@ static void task_done_event(const struct task_outcome *outcome, void *arg)
 	queue_add_outcome(outcome);
 }
 
+static void task_undelivered_event(int64_t task_id, const char *type, json_t *request, void *arg)
+{
+	queue_requeue_local(task_id, type, request);
+}
+
 static void update_status(void)
 {
 	int running = workers_running();
@@ -239,9 +244,11 @@ static int check_config(const struct config *cfg, const char *path)
 {
 	char ssh_support[512];
 
-	if (access(cfg->worker_program, X_OK) != 0)
-		fprintf(stderr, "warning: worker_program %s is not executable: %s\n",
-			cfg->worker_program, strerror(errno));
+	if (access(cfg->worker_program, X_OK) != 0) {
+		fprintf(stderr, "provisiond: worker_program %s is not executable: %s; set worker_program "
+			"to the path of provisiond-worker\n", cfg->worker_program, strerror(errno));
+		return 1;
+	}
 	check_file("ssh_private_key", cfg->ssh_private_key, true);
 	check_file("ssh_known_hosts", cfg->ssh_known_hosts, false);
 
@@ -297,7 +304,8 @@ static void log_config(const struct config *cfg)
 
 static int run(void)
 {
-	struct workers_events wev = { .log = task_log_event, .done = task_done_event };
+	struct workers_events wev = { .log = task_log_event, .done = task_done_event,
+				      .undelivered = task_undelivered_event };
 	struct queue_events qev = { .ready = queue_ready, .fatal = queue_fatal };
 	char *name = make_daemon_name();
 
@@ -357,6 +365,11 @@ int main(int argc, char **argv)
 	log_set_level(verbose ? LOG_LEVEL_DEBUG : d.cfg->log_level);
 	if (check_only)
 		return check_config(d.cfg, path);
+	if (access(d.cfg->worker_program, X_OK) != 0) {
+		fprintf(stderr, "provisiond: worker_program %s is not executable: %s; set worker_program "
+			"to the path of provisiond-worker\n", d.cfg->worker_program, strerror(errno));
+		return 1;
+	}
 
 	rc = run();
 	config_free(d.cfg);

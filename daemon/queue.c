@@ -271,6 +271,11 @@ void queue_add_log(int64_t task_id, const char *level, const char *message, doub
 	free(text);
 }
 
+void queue_requeue_local(int64_t task_id, const char *type, json_t *request)
+{
+	backlog_push(task_id, type, request);
+}
+
 void queue_add_outcome(const struct task_outcome *o)
 {
 	char id[32], when[32], began[32];

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <ev.h>
+#include <jansson.h>
 
 #include "config.h"
 #include "workers.h"
@@ -41,6 +42,9 @@ bool queue_connected(void);
 
 /* Buffers a log line of a task until the next batch write. */
 void queue_add_log(int64_t task_id, const char *level, const char *message, double ts);
+
+/* Puts a claimed task that never started back in the backlog; REQUEST is borrowed. */
+void queue_requeue_local(int64_t task_id, const char *type, json_t *request);
 
 /* Buffers a task's outcome until the next batch write and claims again. */
 void queue_add_outcome(const struct task_outcome *outcome);

@@ -14,6 +14,9 @@
 #include "task.h"
 #include "xalloc.h"
 
+/* Seconds no worker starts after one died before it was ready. */
+#define WORKER_THROTTLE 5.0
+
 /* Lifecycle of one worker process. */
 enum worker_state {
 	WORKER_IDLE,		/* waiting for a task */
@@ -38,7 +41,9 @@ struct worker {
 	double started_at;	/* ev_now() at fork */
 	double idle_since;	/* ev_now() when it last became idle */
 
+	bool ready;		/* sent its "ready" message */
 	int64_t task_id;	/* task being run, 0 when none */
+	json_t *task_request;	/* kept until the worker starts it, to hand it back if it never does */
 	char *task_type;
 	char *task_server;	/* "name (id N)" or "none", for log lines */
 	double task_started_at;	/* ev_time() at dispatch */
@@ -55,6 +60,7 @@ static struct workers_events pool_events;
 static struct worker **pool;
 static int pool_size;
 static bool events_paused;
+static double throttle_until;	/* no worker starts before this ev_now() */
 static ev_timer idle_timer;
 
 static void finish_task(struct worker *w, const char *status, const char *error,
@@ -142,8 +148,10 @@ static void handle_event(struct worker *w, json_t *msg)
 		log_warning("worker pid %d sent a message without \"op\"; ignored", (int)w->pid);
 		return;
 	}
-	if (strcmp(op, "ready") == 0)
+	if (strcmp(op, "ready") == 0) {
+		w->ready = true;
 		return;
+	}
 	if (w->task_id == 0 || id != w->task_id) {
 		log_warning("worker pid %d sent \"%s\" for task %lld but runs task %lld; ignored",
 			    (int)w->pid, op, (long long)id, (long long)w->task_id);
@@ -155,6 +163,8 @@ static void handle_event(struct worker *w, json_t *msg)
 
 	if (strcmp(op, "started") == 0) {
 		w->task_began_at = ts;
+		json_decref(w->task_request);
+		w->task_request = NULL;
 		log_debug("task %lld started in worker pid %d", (long long)id, (int)w->pid);
 	} else if (strcmp(op, "log") == 0) {
 		const char *level = json_string_value(json_object_get(msg, "level"));
@@ -248,6 +258,40 @@ static void free_worker_slot(struct worker *w)
 	w->outlen = 0;
 }
 
+/*
+ * Stops starting workers for WORKER_THROTTLE seconds after one died before
+ * it was ready: that is a broken worker program or setting, not load, and
+ * restarting it at once would only burn the queue (as Postfix's master
+ * throttles a service whose processes die before doing any work).
+ */
+static void throttle_starts(struct worker *w, const char *how)
+{
+	throttle_until = ev_now(pool_loop) + WORKER_THROTTLE;
+	log_error("worker program %s %s before it was ready (pid %d); check worker_program and run "
+		  "provisiond -t; no worker starts for %.0f s", pool_cfg->worker_program, how, (int)w->pid,
+		  WORKER_THROTTLE);
+}
+
+/* Returns a task the worker never started to the caller, to run it again later. */
+static void hand_back(struct worker *w)
+{
+	json_t *request = w->task_request;
+	char *type = w->task_type;
+
+	log_warning("task %lld: its worker pid %d died before starting it; it will run in another worker",
+		    (long long)w->task_id, (int)w->pid);
+	pool_events.undelivered(w->task_id, type, request, pool_events.arg);
+	w->task_request = NULL;
+	w->task_type = NULL;
+	json_object_del(request, "settings");
+	json_decref(request);
+	free(type);
+	ev_timer_stop(pool_loop, &w->deadline);
+	free(w->task_server);
+	w->task_server = NULL;
+	w->task_id = 0;
+}
+
 static void child_cb(struct ev_loop *loop, ev_child *watcher, int revents)
 {
 	struct worker *w = watcher->data;
@@ -261,7 +305,16 @@ static void child_cb(struct ev_loop *loop, ev_child *watcher, int revents)
 			process_buffered(w);
 
 	describe_exit(watcher->rstatus, how, sizeof(how));
-	if (w->task_id != 0) {
+	if (!w->ready)
+		throttle_starts(w, how);
+	/*
+	 * Only a worker that never became ready hands its task back: one that
+	 * was ready and died before starting the task may have died of the task
+	 * itself, which would otherwise be handed out forever.
+	 */
+	if (w->task_id != 0 && !w->ready && !w->stopping) {
+		hand_back(w);
+	} else if (w->task_id != 0) {
 		char error[512];
 
 		if (w->stopping) {
@@ -477,6 +530,8 @@ void workers_dispatch(int64_t task_id, const char *type, json_t *request)
 			     "ssh_known_hosts", pool_cfg->ssh_known_hosts);
 	json_object_set_new(request, "settings", settings);
 	line = proto_encode(request, &len);
+	json_decref(w->task_request);
+	w->task_request = json_incref(request);
 
 	w->state = WORKER_BUSY;
 	w->task_id = task_id;
@@ -555,6 +610,9 @@ int workers_running(void)
 int workers_free_slots(void)
 {
 	int n = pool_cfg->workers - workers_running();
+
+	if (ev_now(pool_loop) < throttle_until)
+		return 0;
 
 	return n > 0 ? n : 0;
 }

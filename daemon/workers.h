@@ -31,6 +31,12 @@ struct workers_events {
 	void (*log)(int64_t task_id, const char *level, const char *message, double ts, void *arg);
 	/* A task ended; the slot it used is free again. */
 	void (*done)(const struct task_outcome *outcome, void *arg);
+	/*
+	 * A task never started because its worker died first (for example the
+	 * worker program is missing); REQUEST is borrowed and the task should
+	 * be dispatched again later.
+	 */
+	void (*undelivered)(int64_t task_id, const char *type, json_t *request, void *arg);
 	void *arg;
 };
 
@@ -39,7 +45,10 @@ void workers_init(struct ev_loop *loop, const struct config *cfg, const struct w
 /* Points the pool at a new configuration (after a reload); CFG must outlive the pool. */
 void workers_set_config(const struct config *cfg);
 
-/* Returns how many more tasks may start now. */
+/*
+ * Returns how many more tasks may start now: none while worker starts are
+ * throttled after a worker died before it was ready.
+ */
 int workers_free_slots(void);
 
 /* Returns the number of tasks running. */
