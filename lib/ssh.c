@@ -626,34 +626,46 @@ static int start_session(struct ssh_conn *c, struct ssh_error *err)
 	return 0;
 }
 
+/*
+ * Runs the steps before the host key check: libssh2's global init, the
+ * session, loading known_hosts into *KH, the TCP connection and the SSH
+ * handshake.  Returns 0, or -1 with *err filled.
+ */
+static int connect_until_host_key(struct ssh_conn *c, struct known_hosts **kh, struct ssh_error *err)
+{
+	char msg[1024];
+
+	if (ssh_init() != 0) {
+		ssh_error_set(err, c, SSH_STEP_CONNECT, false, "libssh2_init failed");
+		return -1;
+	}
+
+	if (start_session(c, err) != 0)
+		return -1;
+
+	/* Loaded first: the file decides which host key algorithms to ask for. */
+	*kh = known_hosts_load(c->session, c->known_hosts, msg, sizeof(msg));
+	if (*kh == NULL) {
+		ssh_error_set(err, c, SSH_STEP_HOST_KEY, false, "%s; check the ssh_known_hosts setting", msg);
+		return -1;
+	}
+
+	if (tcp_connect(c, err) != 0)
+		return -1;
+
+	return ssh_handshake(c, *kh, err);
+}
+
 struct ssh_conn *ssh_connect(const struct ssh_target *target, const struct ssh_timeouts *timeouts,
 			     struct ssh_error *err)
 {
 	struct ssh_conn *c = conn_new(target, timeouts);
 	struct known_hosts *kh = NULL;
-	char msg[1024];
 
 	if (validate_target(c, target, err) != 0)
 		goto fail;
-	if (ssh_init() != 0) {
-		ssh_error_set(err, c, SSH_STEP_CONNECT, false, "libssh2_init failed");
-		goto fail;
-	}
 
-	if (start_session(c, err) != 0)
-		goto fail;
-
-	/* Loaded first: the file decides which host key algorithms to ask for. */
-	kh = known_hosts_load(c->session, c->known_hosts, msg, sizeof(msg));
-	if (kh == NULL) {
-		ssh_error_set(err, c, SSH_STEP_HOST_KEY, false, "%s; check the ssh_known_hosts setting", msg);
-		goto fail;
-	}
-
-	if (tcp_connect(c, err) != 0)
-		goto fail;
-
-	if (ssh_handshake(c, kh, err) != 0)
+	if (connect_until_host_key(c, &kh, err) != 0)
 		goto fail;
 
 	if (verify_host_key(c, kh, err) != 0)
@@ -678,26 +690,11 @@ int ssh_fetch_host_key(const struct ssh_target *target, const struct ssh_timeout
 	struct ssh_conn *c = conn_new(target, timeouts);
 	struct known_hosts *kh = NULL;
 	const char *blob;
-	char msg[1024];
 	size_t blob_len;
 	int blob_type, rc = -1;
 
 	memset(key, 0, sizeof(*key));
-	if (validate_address(c, target, err) != 0)
-		goto out;
-	if (ssh_init() != 0) {
-		ssh_error_set(err, c, SSH_STEP_CONNECT, false, "libssh2_init failed");
-		goto out;
-	}
-	if (start_session(c, err) != 0)
-		goto out;
-
-	kh = known_hosts_load(c->session, c->known_hosts, msg, sizeof(msg));
-	if (kh == NULL) {
-		ssh_error_set(err, c, SSH_STEP_HOST_KEY, false, "%s; check the ssh_known_hosts setting", msg);
-		goto out;
-	}
-	if (tcp_connect(c, err) != 0 || ssh_handshake(c, kh, err) != 0)
+	if (validate_address(c, target, err) != 0 || connect_until_host_key(c, &kh, err) != 0)
 		goto out;
 
 	blob = libssh2_session_hostkey(c->session, &blob_len, &blob_type);
