@@ -454,17 +454,18 @@ static int check_private_key(struct ssh_conn *c, struct ssh_key_info *info, stru
 	struct stat st;
 	char msg[1024];
 
+	/* Inspected first, so that a public key or a missing file gets its own message. */
+	if (ssh_keyfile_inspect(c->private_key, info, msg, sizeof(msg)) != 0) {
+		ssh_error_set(err, c, SSH_STEP_AUTH, false, "%s; check the ssh_private_key setting", msg);
+		return -1;
+	}
+
 	/* OpenSSH's ssh rejects such a key too: anyone in its group could log in as this daemon. */
 	if (stat(c->private_key, &st) == 0 && (st.st_mode & 077) != 0) {
 		ssh_error_set(err, c, SSH_STEP_AUTH, false,
 			      "private key %s is accessible by group or others (mode %03o); "
 			      "run: chmod 600 %s", c->private_key, (unsigned)(st.st_mode & 0777),
 			      c->private_key);
-		return -1;
-	}
-
-	if (ssh_keyfile_inspect(c->private_key, info, msg, sizeof(msg)) != 0) {
-		ssh_error_set(err, c, SSH_STEP_AUTH, false, "%s; check the ssh_private_key setting", msg);
 		return -1;
 	}
 	if (info->encrypted) {
