@@ -30,6 +30,7 @@ install(CODE "
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME provisiond)
 set(CPACK_PACKAGE_VENDOR "provisiond")
+# NOTE: a placeholder until the project has a maintainer address.
 set(CPACK_PACKAGE_CONTACT "provisiond maintainers <root@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "provisioning task queue for Aegir-style hosting control panels")
 set(CPACK_PACKAGE_DESCRIPTION
