@@ -13,6 +13,8 @@
 
 #include <libpq-fe.h>
 
+struct config;
+
 /* Exit codes; the tool's --help lists them too. */
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
@@ -25,6 +27,7 @@ enum ctl_exit {
 
 struct ctl {
 	const char *conninfo;	/* libpq connection string from -d or the config file */
+	const struct config *config;	/* the config file given with -c, or NULL with -d */
 	bool json;		/* --json: print JSON instead of tables */
 	PGconn *conn;		/* opened by ctl_connect */
 };
@@ -52,5 +55,7 @@ extern const struct ctl_command cmd_cancel;
 extern const struct ctl_command cmd_retry;
 extern const struct ctl_command cmd_status;
 extern const struct ctl_command cmd_servers;
+extern const struct ctl_command cmd_metrics;
+extern const struct ctl_command cmd_trust_host;
 
 #endif

@@ -24,6 +24,8 @@ static const struct ctl_command *const commands[] = {
 	&cmd_retry,
 	&cmd_status,
 	&cmd_servers,
+	&cmd_metrics,
+	&cmd_trust_host,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -128,7 +130,7 @@ static int run_help(int argc, char **argv)
 	return CTL_EXIT_OK;
 }
 
-/* Sets ctl->conninfo from the config file, or returns CTL_EXIT_USAGE. */
+/* Sets ctl->conninfo and ctl->config from the config file, or returns CTL_EXIT_USAGE. */
 static int load_config(struct ctl *ctl, const char *path, struct config *cfg)
 {
 	char err[4096];
@@ -139,6 +141,7 @@ static int load_config(struct ctl *ctl, const char *path, struct config *cfg)
 		return CTL_EXIT_USAGE;
 	}
 	ctl->conninfo = cfg->database;
+	ctl->config = cfg;
 	return CTL_EXIT_OK;
 }
 

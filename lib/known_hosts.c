@@ -338,6 +338,45 @@ enum known_hosts_status known_hosts_check(const struct known_hosts *kh, const ch
 	return KNOWN_HOSTS_UNKNOWN;
 }
 
+int known_hosts_other_type_line(const struct known_hosts *kh, const char *host, int port,
+				int hostkey_type)
+{
+	static const char impossible_key[] = "-";
+	char *name = lookup_name(host, port);
+	int line = 0;
+
+	for (size_t i = 0; i < N_KEY_TYPES && line == 0; i++) {
+		struct libssh2_knownhost *entry = NULL;
+		int rc;
+
+		if (key_types[i].hostkey_type == hostkey_type)
+			continue;
+		/* A key that cannot match finds any entry of this type as a mismatch. */
+		rc = libssh2_knownhost_checkp(kh->hosts, name, -1, impossible_key, 1,
+					      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
+						      key_types[i].knownhost_mask,
+					      &entry);
+		if (rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH && entry != NULL)
+			line = entry_line(kh, entry);
+	}
+	free(name);
+	return line;
+}
+
+char *known_hosts_format_entry(const char *host, int port, int hostkey_type, const void *key,
+			       size_t key_len)
+{
+	char *name = lookup_name(host, port);
+	char *encoded = xmalloc(base64_encoded_size(key_len));
+	char *entry;
+
+	base64_encode(key, key_len, encoded, true);
+	entry = xasprintf("%s %s %s", name, known_hosts_key_type_name(hostkey_type), encoded);
+	free(encoded);
+	free(name);
+	return entry;
+}
+
 /* Returns true if the file contains a key of type MASK for NAME, found by checking a key that cannot match. */
 static bool has_key_type(const struct known_hosts *kh, const char *name, int mask)
 {

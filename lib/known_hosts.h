@@ -11,7 +11,9 @@
  * match: wildcard and negated patterns ("*", "?", "!") and
  * "@cert-authority" lines; they are counted so the caller can warn.
  *
- * The file is never written: trusting a new key is the operator's decision.
+ * Nothing here writes the file, because trusting a new key is the
+ * operator's decision: provisionctl trust-host appends the line that
+ * known_hosts_format_entry builds after the operator confirmed the key.
  */
 #ifndef PROVISION_KNOWN_HOSTS_H
 #define PROVISION_KNOWN_HOSTS_H
@@ -62,6 +64,22 @@ size_t known_hosts_unsupported_lines(const struct known_hosts *kh, const int **l
 enum known_hosts_status known_hosts_check(const struct known_hosts *kh, const char *host, int port,
 					  int hostkey_type, const void *key, size_t key_len,
 					  int *line);
+
+/*
+ * Returns the line of an entry for HOST and PORT whose key type differs
+ * from HOSTKEY_TYPE, or 0 when there is none.
+ */
+int known_hosts_other_type_line(const struct known_hosts *kh, const char *host, int port,
+				int hostkey_type);
+
+/*
+ * Builds the known_hosts line, without a line feed, that lists KEY (in SSH
+ * wire format) for HOST and PORT: the host name in lower case, written
+ * "[HOST]:PORT" unless PORT is 22, then the key type and the base64 key.
+ * Returns a malloc'ed string.
+ */
+char *known_hosts_format_entry(const char *host, int port, int hostkey_type, const void *key,
+			       size_t key_len);
 
 /*
  * Orders the host key algorithms ALGS (N names, as libssh2 lists them) the

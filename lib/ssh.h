@@ -94,6 +94,27 @@ void ssh_cleanup(void);
 struct ssh_conn *ssh_connect(const struct ssh_target *target, const struct ssh_timeouts *timeouts,
 			     struct ssh_error *err);
 
+/* The host key a server offered in the SSH handshake. */
+struct ssh_host_key {
+	int type;			/* LIBSSH2_HOSTKEY_TYPE_* */
+	unsigned char *key;		/* the key in SSH wire format, malloc'ed */
+	size_t key_len;
+	char fingerprint[64];		/* "SHA256:" and unpadded base64, as ssh-keygen -l prints it */
+};
+
+/*
+ * Connects to TARGET and runs the SSH handshake only, without any
+ * authentication, then stores the server's host key in *KEY.  TARGET's
+ * user and private key are not used.  Its known_hosts file, which may be
+ * missing, orders the host key algorithms as in ssh_connect, so the key
+ * fetched is of the type that ssh_connect will check.  Returns 0, or -1
+ * with *err filled.  Release *KEY with ssh_host_key_free.
+ */
+int ssh_fetch_host_key(const struct ssh_target *target, const struct ssh_timeouts *timeouts,
+		       struct ssh_host_key *key, struct ssh_error *err);
+
+void ssh_host_key_free(struct ssh_host_key *key);
+
 /* Disconnects, waiting at most the close timeout, and frees CONN (NULL is allowed). */
 void ssh_close(struct ssh_conn *conn);
 

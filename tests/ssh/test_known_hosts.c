@@ -237,6 +237,45 @@ static void test_algorithm_order(void)
 	free(path);
 }
 
+static void test_format_entry(void)
+{
+	char expected[1200];
+	char *entry;
+
+	entry = known_hosts_format_entry("Web1.Example.org", 22, ed_a.hostkey_type, ed_a.blob, ed_a.blob_len);
+	snprintf(expected, sizeof(expected), "web1.example.org %s", ed_a.line);
+	CHECK(strcmp(entry, expected) == 0, "port 22: \"%s\", expected \"%s\"", entry, expected);
+	free(entry);
+
+	entry = known_hosts_format_entry("127.0.0.1", 2222, ecdsa.hostkey_type, ecdsa.blob, ecdsa.blob_len);
+	snprintf(expected, sizeof(expected), "[127.0.0.1]:2222 %s", ecdsa.line);
+	CHECK(strcmp(entry, expected) == 0, "port 2222: \"%s\", expected \"%s\"", entry, expected);
+	free(entry);
+}
+
+static void test_other_type_line(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text), "example.org %s\n[127.0.0.1]:2222 %s\n", ecdsa.line, ed_a.line);
+	path = write_file("other_type", text);
+	kh = load(path);
+
+	line = known_hosts_other_type_line(kh, "example.org", 22, LIBSSH2_HOSTKEY_TYPE_ED25519);
+	CHECK(line == 1, "ed25519 offered where ecdsa is listed: line %d, expected 1", line);
+	line = known_hosts_other_type_line(kh, "example.org", 22, LIBSSH2_HOSTKEY_TYPE_ECDSA_256);
+	CHECK(line == 0, "only the offered type is listed: line %d, expected 0", line);
+	line = known_hosts_other_type_line(kh, "127.0.0.1", 2222, LIBSSH2_HOSTKEY_TYPE_ECDSA_256);
+	CHECK(line == 2, "ecdsa offered where ed25519 is listed: line %d, expected 2", line);
+	line = known_hosts_other_type_line(kh, "127.0.0.1", 22, LIBSSH2_HOSTKEY_TYPE_ECDSA_256);
+	CHECK(line == 0, "another port: line %d, expected 0", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
 int main(void)
 {
 	char *cmd = NULL;
@@ -256,6 +295,8 @@ int main(void)
 	test_bad_lines();
 	test_missing_file();
 	test_algorithm_order();
+	test_format_entry();
+	test_other_type_line();
 
 	libssh2_session_free(session);
 	libssh2_exit();
