@@ -454,16 +454,9 @@ static int check_private_key(struct ssh_conn *c, struct ssh_key_info *info, stru
 	struct stat st;
 	char msg[1024];
 
+	/* Inspected first, so that a public key or a missing file gets its own message. */
 	if (ssh_keyfile_inspect(c->private_key, info, msg, sizeof(msg)) != 0) {
 		ssh_error_set(err, c, SSH_STEP_AUTH, false, "%s; check the ssh_private_key setting", msg);
-		return -1;
-	}
-	if (info->encrypted) {
-		ssh_error_set(err, c, SSH_STEP_AUTH, false,
-			      "private key %s is encrypted with a passphrase, and provisiond runs unattended, so "
-			      "it needs a key without one: create one with ssh-keygen -t ed25519 -N '' -f FILE, "
-			      "or remove the passphrase with ssh-keygen -p -f %s",
-			      c->private_key, c->private_key);
 		return -1;
 	}
 
@@ -473,6 +466,14 @@ static int check_private_key(struct ssh_conn *c, struct ssh_key_info *info, stru
 			      "private key %s is accessible by group or others (mode %03o); "
 			      "run: chmod 600 %s", c->private_key, (unsigned)(st.st_mode & 0777),
 			      c->private_key);
+		return -1;
+	}
+	if (info->encrypted) {
+		ssh_error_set(err, c, SSH_STEP_AUTH, false,
+			      "private key %s is encrypted with a passphrase, and provisiond runs unattended, so "
+			      "it needs a key without one: create one with ssh-keygen -t ed25519 -N '' -f FILE, "
+			      "or remove the passphrase with ssh-keygen -p -f %s",
+			      c->private_key, c->private_key);
 		return -1;
 	}
 	return 0;
@@ -575,7 +576,8 @@ static struct ssh_conn *conn_new(const struct ssh_target *t, const struct ssh_ti
 	return c;
 }
 
-static int validate_target(struct ssh_conn *c, const struct ssh_target *t, struct ssh_error *err)
+/* Checks the hostname, port and known_hosts path, which every connection needs. */
+static int validate_address(struct ssh_conn *c, const struct ssh_target *t, struct ssh_error *err)
 {
 	if (!is_plain_token(t->hostname)) {
 		ssh_error_set(err, c, SSH_STEP_CONNECT, false,
@@ -583,15 +585,26 @@ static int validate_target(struct ssh_conn *c, const struct ssh_target *t, struc
 			      c->hostname);
 		return -1;
 	}
+	if (t->port < 1 || t->port > 65535) {
+		ssh_error_set(err, c, SSH_STEP_CONNECT, false, "invalid port %d: it must be from 1 to 65535",
+			      t->port);
+		return -1;
+	}
+	if (t->known_hosts == NULL || t->known_hosts[0] == '\0') {
+		ssh_error_set(err, c, SSH_STEP_CONNECT, false, "the known_hosts path must be set");
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_target(struct ssh_conn *c, const struct ssh_target *t, struct ssh_error *err)
+{
+	if (validate_address(c, t, err) != 0)
+		return -1;
 	if (!is_plain_token(t->user)) {
 		ssh_error_set(err, c, SSH_STEP_CONNECT, false,
 			      "invalid user \"%s\": it must be non-empty, without spaces or control characters",
 			      c->user);
-		return -1;
-	}
-	if (t->port < 1 || t->port > 65535) {
-		ssh_error_set(err, c, SSH_STEP_CONNECT, false, "invalid port %d: it must be from 1 to 65535",
-			      t->port);
 		return -1;
 	}
 	if (t->private_key == NULL || t->private_key[0] == '\0' || t->known_hosts == NULL ||
@@ -614,34 +627,46 @@ static int start_session(struct ssh_conn *c, struct ssh_error *err)
 	return 0;
 }
 
+/*
+ * Runs the steps before the host key check: libssh2's global init, the
+ * session, loading known_hosts into *KH, the TCP connection and the SSH
+ * handshake.  Returns 0, or -1 with *err filled.
+ */
+static int connect_until_host_key(struct ssh_conn *c, struct known_hosts **kh, struct ssh_error *err)
+{
+	char msg[1024];
+
+	if (ssh_init() != 0) {
+		ssh_error_set(err, c, SSH_STEP_CONNECT, false, "libssh2_init failed");
+		return -1;
+	}
+
+	if (start_session(c, err) != 0)
+		return -1;
+
+	/* Loaded first: the file decides which host key algorithms to ask for. */
+	*kh = known_hosts_load(c->session, c->known_hosts, msg, sizeof(msg));
+	if (*kh == NULL) {
+		ssh_error_set(err, c, SSH_STEP_HOST_KEY, false, "%s; check the ssh_known_hosts setting", msg);
+		return -1;
+	}
+
+	if (tcp_connect(c, err) != 0)
+		return -1;
+
+	return ssh_handshake(c, *kh, err);
+}
+
 struct ssh_conn *ssh_connect(const struct ssh_target *target, const struct ssh_timeouts *timeouts,
 			     struct ssh_error *err)
 {
 	struct ssh_conn *c = conn_new(target, timeouts);
 	struct known_hosts *kh = NULL;
-	char msg[1024];
 
 	if (validate_target(c, target, err) != 0)
 		goto fail;
-	if (ssh_init() != 0) {
-		ssh_error_set(err, c, SSH_STEP_CONNECT, false, "libssh2_init failed");
-		goto fail;
-	}
 
-	if (start_session(c, err) != 0)
-		goto fail;
-
-	/* Loaded first: the file decides which host key algorithms to ask for. */
-	kh = known_hosts_load(c->session, c->known_hosts, msg, sizeof(msg));
-	if (kh == NULL) {
-		ssh_error_set(err, c, SSH_STEP_HOST_KEY, false, "%s; check the ssh_known_hosts setting", msg);
-		goto fail;
-	}
-
-	if (tcp_connect(c, err) != 0)
-		goto fail;
-
-	if (ssh_handshake(c, kh, err) != 0)
+	if (connect_until_host_key(c, &kh, err) != 0)
 		goto fail;
 
 	if (verify_host_key(c, kh, err) != 0)
@@ -658,6 +683,45 @@ fail:
 	known_hosts_free(kh);
 	ssh_close(c);
 	return NULL;
+}
+
+int ssh_fetch_host_key(const struct ssh_target *target, const struct ssh_timeouts *timeouts,
+		       struct ssh_host_key *key, struct ssh_error *err)
+{
+	struct ssh_conn *c = conn_new(target, timeouts);
+	struct known_hosts *kh = NULL;
+	const char *blob;
+	size_t blob_len;
+	int blob_type, rc = -1;
+
+	memset(key, 0, sizeof(*key));
+	if (validate_address(c, target, err) != 0 || connect_until_host_key(c, &kh, err) != 0)
+		goto out;
+
+	blob = libssh2_session_hostkey(c->session, &blob_len, &blob_type);
+	if (blob == NULL) {
+		ssh_error_set(err, c, SSH_STEP_HOST_KEY, false, "libssh2 returned no host key: %s",
+			      ssh_last_error_text(c));
+		goto out;
+	}
+	key->type = blob_type;
+	key->key = xmalloc(blob_len);
+	memcpy(key->key, blob, blob_len);
+	key->key_len = blob_len;
+	host_key_fingerprint(c, key->fingerprint, sizeof(key->fingerprint));
+	rc = 0;
+
+out:
+	known_hosts_free(kh);
+	ssh_close(c);
+	return rc;
+}
+
+void ssh_host_key_free(struct ssh_host_key *key)
+{
+	free(key->key);
+	key->key = NULL;
+	key->key_len = 0;
 }
 
 void ssh_set_output_limits(struct ssh_conn *conn, size_t max_output, size_t max_line)
