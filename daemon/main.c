@@ -243,14 +243,7 @@ static void check_file(const char *setting, const char *path, bool secret)
 static int check_config(const struct config *cfg, const char *path)
 {
 	char ssh_support[512];
-
-	if (access(cfg->worker_program, X_OK) != 0) {
-		fprintf(stderr, "provisiond: worker_program %s is not executable: %s; set worker_program "
-			"to the path of provisiond-worker\n", cfg->worker_program, strerror(errno));
-		return 1;
-	}
-	check_file("ssh_private_key", cfg->ssh_private_key, true);
-	check_file("ssh_known_hosts", cfg->ssh_known_hosts, false);
+	int rc = 0;
 
 	printf("# %s is valid; effective settings:\n", path);
 	config_dump(cfg, stdout);
@@ -258,7 +251,16 @@ static int check_config(const struct config *cfg, const char *path)
 	versions_print(stdout, "\n# ");
 	ssh_describe_library(ssh_support, sizeof(ssh_support));
 	printf("\n# %s\n", ssh_support);
-	return 0;
+	fflush(stdout);
+
+	check_file("ssh_private_key", cfg->ssh_private_key, true);
+	check_file("ssh_known_hosts", cfg->ssh_known_hosts, false);
+	if (access(cfg->worker_program, X_OK) != 0) {
+		fprintf(stderr, "provisiond: worker_program %s is not executable: %s; set worker_program "
+			"to the path of provisiond-worker\n", cfg->worker_program, strerror(errno));
+		rc = 1;
+	}
+	return rc;
 }
 
 static void start_watchers(void)
