@@ -199,7 +199,10 @@ static void reload(void)
 	sdnotify_reloading();
 	log_notice("received SIGHUP; reloading %s", d.config_path);
 	if (config_load(d.config_path, fresh, err, sizeof(err)) != 0) {
-		log_error("reload failed, keeping the current configuration:\n%s", err);
+		for (char *p = err; *p != '\0'; p++)
+			if (*p == '\n')
+				*p = ';';
+		log_error("reload failed, keeping the current configuration: %s", err);
 		free(fresh);
 		sdnotify_ready();
 		return;

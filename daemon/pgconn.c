@@ -106,6 +106,10 @@ static void connection_failed(struct pgconn *c, const char *what, const char *de
 	len = strlen(reason);
 	while (len > 0 && (reason[len - 1] == '\n' || reason[len - 1] == ' '))
 		reason[--len] = '\0';
+	/* libpq's messages span lines; the log wants one. */
+	for (char *p = reason; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
 
 	log_error("database connection %s: %s: %s; reconnecting in %.2gs", c->name, what,
 		  reason[0] ? reason : "no detail from libpq", c->backoff);
@@ -240,8 +244,23 @@ static void read_results(struct pgconn *c)
 		connection_failed(c, "the server closed the connection", PQerrorMessage(c->pg));
 }
 
+/* Routes the server's notices and warnings through the daemon log instead of raw stderr. */
+static void notice_cb(void *arg, const char *message)
+{
+	struct pgconn *c = arg;
+	char line[512];
+	size_t len;
+
+	snprintf(line, sizeof(line), "%s", message);
+	len = strlen(line);
+	while (len > 0 && line[len - 1] == '\n')
+		line[--len] = '\0';
+	log_notice("database connection %s: server notice: %s", c->name, line);
+}
+
 static void start_setup(struct pgconn *c)
 {
+	PQsetNoticeProcessor(c->pg, notice_cb, c);
 	PQsetnonblocking(c->pg, 1);
 	ev_timer_stop(c->loop, &c->timer);
 	c->state = PGCONN_SETUP;

@@ -145,13 +145,16 @@
 
 /*
  * Recovers tasks whose lease expired because their daemon died or lost
- * the database: back to the queue if attempts remain, else failed.  Logs
- * the recovery in each task's log.
+ * the database, or that are running without any lease (set by hand): back
+ * to the queue if attempts remain, else failed.  Logs the recovery in each
+ * task's log as a notice, not a warning, because the task's own run decides
+ * whether it ends with warnings.
  */
 #define SQL_RECOVER_EXPIRED \
 	"WITH expired AS ( " \
 	"  SELECT id, claimed_by, attempts < max_attempts AS requeue FROM provision.tasks " \
-	"  WHERE status = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED " \
+	"  WHERE status = 'running' AND (lease_expires_at < now() OR lease_expires_at IS NULL) " \
+	"  FOR UPDATE SKIP LOCKED " \
 	"), recovered AS ( " \
 	"  UPDATE provision.tasks t SET " \
 	"    status = CASE WHEN e.requeue THEN 'queued' ELSE 'failed' END, " \
@@ -162,7 +165,7 @@
 	"  FROM expired e WHERE t.id = e.id RETURNING t.id, t.status, e.claimed_by " \
 	"), logged AS ( " \
 	"  INSERT INTO provision.task_log (task_id, level, message) " \
-	"  SELECT id, 'warning', 'interrupted: daemon ' || coalesce(claimed_by, '?') || " \
+	"  SELECT id, 'notice', 'interrupted: daemon ' || coalesce(claimed_by, '?') || " \
 	"    ' stopped renewing its lease; ' || CASE WHEN status = 'queued' " \
 	"    THEN 're-queued' ELSE 'failed, no attempts left' END FROM recovered " \
 	") " \
@@ -205,7 +208,7 @@
 	"  WHERE status = 'running' AND claimed_by = $1 RETURNING id, status " \
 	"), logged AS ( " \
 	"  INSERT INTO provision.task_log (task_id, level, message) " \
-	"  SELECT id, 'warning', 'interrupted: ' || $2 || CASE WHEN status = 'queued' " \
+	"  SELECT id, 'notice', 'interrupted: ' || $2 || CASE WHEN status = 'queued' " \
 	"    THEN '; re-queued' ELSE '; failed, no attempts left' END FROM released " \
 	") " \
 	"SELECT count(*) FROM released"

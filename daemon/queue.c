@@ -276,19 +276,32 @@ void queue_requeue_local(int64_t task_id, const char *type, json_t *request)
 	backlog_push(task_id, type, request);
 }
 
+/* Copies ERROR with every control character replaced by a space: error is one line. */
+static char *one_line(const char *error)
+{
+	char *copy = xstrdup(error);
+
+	for (char *p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return copy;
+}
+
 void queue_add_outcome(const struct task_outcome *o)
 {
 	char id[32], when[32], began[32];
+	char *error = o->error ? one_line(o->error) : NULL;
 
-	if (o->error != NULL)
+	if (error != NULL)
 		queue_add_log(o->task_id, strcmp(o->status, "cancelled") == 0 ? "notice" : "error",
-			      o->error, o->finished_at);
+			      error, o->finished_at);
 
 	snprintf(id, sizeof(id), "%" PRId64, o->task_id);
 	snprintf(when, sizeof(when), "%.6f", o->finished_at);
 	pgarray_add(&q.pending.out_id, id);
 	pgarray_add(&q.pending.out_status, o->status);
-	pgarray_add(&q.pending.out_error, o->error);
+	pgarray_add(&q.pending.out_error, error);
+	free(error);
 	pgarray_add(&q.pending.out_result, o->result);
 	pgarray_add(&q.pending.out_ts, when);
 	pgarray_add(&q.pending.out_transient, o->transient ? "t" : "f");
@@ -336,9 +349,14 @@ static void dispatch_row(PGresult *res, int row)
 	json_t *request = json_loads(PQgetvalue(res, row, 2), 0, &jerr);
 
 	if (request == NULL) {
+		char error[512];
 		struct task_outcome o = { .task_id = id, .status = "failed", .finished_at = ev_time(),
-			.error = "the task could not be encoded for the worker (invalid JSON from the database)" };
+			.error = error };
 
+		snprintf(error, sizeof(error), "args could not be passed to a worker: %s; use integers "
+			 "within the 64-bit range, numbers within the double range and at most 2048 "
+			 "levels of nesting", jerr.text);
+		log_error("task %" PRId64 ": %s", id, error);
 		queue_add_outcome(&o);
 		return;
 	}

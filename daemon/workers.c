@@ -552,6 +552,15 @@ void workers_dispatch(int64_t task_id, const char *type, json_t *request)
 		finish_task(w, "failed", "could not encode the task for the worker", NULL, false);
 		return;
 	}
+	if (len > PROTO_MAX_LINE) {
+		char error[256];
+
+		snprintf(error, sizeof(error), "args are too large: the task takes %zu bytes encoded, and "
+			 "the limit is %d bytes; pass large data as files instead", len, PROTO_MAX_LINE);
+		free(line);
+		finish_task(w, "failed", error, NULL, false);
+		return;
+	}
 	queue_request(w, line, len);
 	free(line);
 }

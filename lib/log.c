@@ -71,6 +71,28 @@ const char *log_level_name(enum log_level level)
 	return level_names[level];
 }
 
+/*
+ * Rewrites control characters other than tab as \xNN in place, so that a
+ * value from a task or a server cannot end a log line early and forge the
+ * next one; the text is cut if the escapes do not fit.
+ */
+static void escape_controls(char *line, size_t size)
+{
+	char copy[4096];
+	size_t out = 0;
+
+	snprintf(copy, sizeof(copy), "%s", line);
+	for (const char *p = copy; *p != '\0' && out + 5 < size; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			out += (size_t)snprintf(line + out, size - out, "\\x%02x", c);
+		else
+			line[out++] = (char)c;
+	}
+	line[out] = '\0';
+}
+
 void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[4096];
@@ -83,6 +105,7 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	len = strlen(line);
 	while (len > 0 && line[len - 1] == '\n')
 		line[--len] = '\0';
+	escape_controls(line, sizeof(line));
 
 	if (log_to_journal) {
 		fprintf(stderr, "<%d>%s: %s\n", (int)level, log_program, line);

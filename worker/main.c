@@ -17,6 +17,7 @@
 #include "report.h"
 #include "task.h"
 #include "tasks.h"
+#include "text_sanitize.h"
 
 /* Set by SIGTERM: the daemon stops the current task (timeout, cancel, shutdown). */
 static volatile sig_atomic_t stop_requested;
@@ -80,8 +81,11 @@ static int check_request(struct task_ctx *ctx, const json_t *request)
 		return -1;
 	}
 	if (!task_type_known(ctx->type)) {
+		char *shown = text_sanitize_dup(ctx->type, strlen(ctx->type));
+
 		snprintf(ctx->error, sizeof(ctx->error),
-			 "type \"%.100s\" is not a task type; use verify, sync, restart or noop", ctx->type);
+			 "type \"%.100s\" is not a task type; use verify, sync, restart or noop", shown);
+		free(shown);
 		return -1;
 	}
 	if (task_type_needs_server(ctx->type) && ctx->server == NULL) {

@@ -18,12 +18,17 @@ cases=(
 	"noop|{\"warn\": 1}|args.warn"
 	"noop|{\"log\": -1}|args.log"
 	"noop|{\"bogus\": true}|args.bogus"
+	"noop|{\"sleep_ms\": 1e400}|args could not be passed to a worker"
+	"noop|{\"sleep_ms\": 99999999999999999999999}|args could not be passed to a worker"
 )
 ids=()
 for entry in "${cases[@]}"; do
 	IFS='|' read -r type args _ <<<"$entry"
 	ids+=("$(enqueue "$type" "$args")")
 done
+ctrl=$(sql "INSERT INTO provision.tasks (type) VALUES (E'bad\\ntype\\twith\\x01controls') RETURNING id")
+huge=$(sql "INSERT INTO provision.tasks (type, args)
+	VALUES ('noop', jsonb_build_object('big', repeat('x', 5 * 1024 * 1024))) RETURNING id")
 good=$(enqueue noop '{"log": 1}')
 
 wait_for "SELECT count(*) FROM provision.tasks WHERE status IN ('queued', 'running')" 0 20 "every task to finish"
@@ -42,6 +47,16 @@ for i in "${!cases[@]}"; do
 done
 assert_contains "$(task_field "${ids[3]}" error)" "a string" "error of the task whose args are a string"
 assert_contains "$(task_field "${ids[2]}" error)" "an array" "error of the task whose args are an array"
+
+assert_eq "$(task_field "$huge" status)" failed "status of the task with 5 MB of args"
+assert_contains "$(task_field "$huge" error)" "args are too large" "error of the task with 5 MB of args"
+assert_contains "$(task_field "$ctrl" error)" "is not a task type" "error of the task whose type has control characters"
+assert_eq "$(task_field "$ctrl" "position(E'\\n' IN error)")" 0 \
+	"newlines in the error of the task whose type has control characters"
+assert_eq "$(grep -c $'\x01' "$TEST_DIR/d1.log" || true)" 0 \
+	"raw control characters from a task type in the daemon log"
+assert_eq "$(grep -c $'^type\twith' "$TEST_DIR/d1.log" || true)" 0 \
+	"daemon log lines started by a newline in a task type"
 
 assert_eq "$(task_field "$good" status)" succeeded "status of the valid task $good after the invalid ones"
 assert_eq "$(daemon_running d1 && echo yes)" yes "daemon d1 still runs"

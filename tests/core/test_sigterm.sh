@@ -35,7 +35,7 @@ assert_eq "$(task_field "$long" attempts)" 1 "attempts of task $long after the s
 assert_eq "$(task_field "$long" "claimed_by IS NULL AND lease_expires_at IS NULL AND finished_at IS NULL")" t \
 	"task $long released without a finish time"
 assert_contains "$(sql "SELECT coalesce(string_agg(message, E'\n'), '') FROM provision.task_log
-	WHERE task_id = $long AND level = 'warning'")" "interrupted" "warning log row of task $long"
+	WHERE task_id = $long AND level = 'notice'")" "interrupted" "notice log row of task $long"
 assert_eq "$(worker_pids_of d2 2>/dev/null)" "" "worker processes left by daemon d2"
 
 # ---- the next daemon finishes it ----
