@@ -54,13 +54,13 @@ static struct {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: provisiond [-c FILE] [-t] [-v] [-V]\n"
+		"Usage: provisiond [-c FILE] [-t] [-v] [-V] [-h]\n"
 		"Runs the provisioning task queue stored in PostgreSQL.\n\n"
-		"  -c FILE  configuration file (default /etc/provisiond/provisiond.conf)\n"
-		"  -t       check the configuration file, print the effective settings and exit\n"
-		"  -v       log at debug level, overriding log_level\n"
-		"  -V       print the version and exit\n"
-		"  -h       show this help\n");
+		"  -c, --config FILE  configuration file (default /etc/provisiond/provisiond.conf)\n"
+		"  -t, --test         check the configuration file, print the effective settings and exit\n"
+		"  -v, --verbose      log at debug level, overriding log_level\n"
+		"  -V, --version      print the version and exit\n"
+		"  -h, --help         show this help\n");
 }
 
 static void task_log_event(int64_t task_id, const char *level, const char *message, double ts, void *arg)
@@ -345,7 +345,16 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	log_init("provisiond");
-	while ((opt = getopt(argc, argv, "c:tvVh")) != -1) {
+	static const struct option long_options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((opt = getopt_long(argc, argv, "c:tvVh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;
 		case 't': check_only = true; break;

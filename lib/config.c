@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -151,6 +152,24 @@ static char *trim(char *s)
 	return s;
 }
 
+/*
+ * Cuts a trailing comment: a '#' after whitespace, outside double quotes,
+ * so that "workers = 4  # two per core" reads as 4.
+ */
+static void strip_trailing_comment(char *value)
+{
+	bool quoted = false;
+
+	for (char *p = value; *p != '\0'; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '#' && !quoted && p > value && isspace((unsigned char)p[-1])) {
+			*p = '\0';
+			break;
+		}
+	}
+}
+
 /* Strips one pair of surrounding double quotes; returns -1 if only one side has them. */
 static int unquote(char **value)
 {
@@ -196,6 +215,7 @@ static int parse_line(struct config *cfg, unsigned char *seen, const char *path,
 	}
 	*eq = '\0';
 	key = trim(key);
+	strip_trailing_comment(eq + 1);
 	value = trim(eq + 1);
 
 	s = find_setting(key);
@@ -264,6 +284,22 @@ int config_load(const char *path, struct config *out, char *err, size_t errlen)
 	free(line);
 	fclose(f);
 
+	if (cfg.database != NULL) {
+		char *pq_error = NULL;
+		PQconninfoOption *opts = PQconninfoParse(cfg.database, &pq_error);
+
+		if (opts == NULL) {
+			size_t len = pq_error ? strlen(pq_error) : 0;
+
+			while (len > 0 && pq_error[len - 1] == '\n')
+				pq_error[--len] = '\0';
+			append_error(err, errlen, "%s: database is not a valid libpq connection string: %s",
+				     path, pq_error ? pq_error : "out of memory");
+			failed = 1;
+		}
+		PQconninfoFree(opts);
+		PQfreemem(pq_error);
+	}
 	if (cfg.database == NULL) {
 		append_error(err, errlen, "%s: setting \"database\" is missing; add a libpq "
 			     "connection string such as: database = \"host=/run/postgresql "
