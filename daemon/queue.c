@@ -519,6 +519,8 @@ static void renew_done(PGresult *res, void *arg)
 	}
 	workers_foreach_task(check_still_held, res);
 	drop_lost_backlog(res);
+	for (int i = 0; i < PQntuples(res); i++)
+		workers_confirm_lease(strtoll(PQgetvalue(res, i, 0), NULL, 10));
 	if (pgconn_query(q.conn, SQL_RECOVER_EXPIRED, 0, NULL, recover_done, NULL) != 0)
 		q.maintenance_inflight = false;
 }

@@ -525,9 +525,10 @@ void workers_dispatch(int64_t task_id, const char *type, json_t *request)
 		return;
 	}
 
-	settings = json_pack("{s:s, s:s, s:s}", "base_dir", pool_cfg->base_dir,
+	settings = json_pack("{s:s, s:s, s:s, s:f}", "base_dir", pool_cfg->base_dir,
 			     "ssh_private_key", pool_cfg->ssh_private_key,
-			     "ssh_known_hosts", pool_cfg->ssh_known_hosts);
+			     "ssh_known_hosts", pool_cfg->ssh_known_hosts,
+			     "lease_duration", pool_cfg->lease_duration);
 	json_object_set_new(request, "settings", settings);
 	line = proto_encode(request, &len);
 	json_decref(w->task_request);
@@ -592,6 +593,14 @@ void workers_abandon(int64_t task_id, const char *reason)
 	log_warning("task %lld: %s; stopping worker pid %d without recording an outcome",
 		    (long long)task_id, reason, (int)w->pid);
 	stop_task(w, NULL, NULL);
+}
+
+void workers_confirm_lease(int64_t task_id)
+{
+	struct worker *w = find_task(task_id);
+
+	if (w != NULL && !w->stopping)
+		send_signal(w, SIGUSR1);
 }
 
 bool workers_has_task(int64_t task_id)

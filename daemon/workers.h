@@ -71,6 +71,13 @@ void workers_cancel(int64_t task_id);
  */
 void workers_abandon(int64_t task_id, const char *reason);
 
+/*
+ * Tells the worker running TASK_ID that its lease was renewed (SIGUSR1);
+ * a worker that hears nothing for two thirds of lease_duration stops the
+ * task by itself.
+ */
+void workers_confirm_lease(int64_t task_id);
+
 /* Returns true if TASK_ID runs in this pool. */
 bool workers_has_task(int64_t task_id);
 

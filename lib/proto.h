@@ -10,7 +10,8 @@
  * Requests (daemon to worker):
  *   {"op":"task","id":N,"type":"noop","attempt":N,"args":{...},
  *    "server":{...} or null,"services":[...],"credentials":{...} or null,
- *    "settings":{"base_dir":...,"ssh_private_key":...,"ssh_known_hosts":...}}
+ *    "settings":{"base_dir":...,"ssh_private_key":...,"ssh_known_hosts":...,
+ *                "lease_duration":seconds}}
  *   Credentials travel only here, never in argv or the environment.
  *
  * Events (worker to daemon), all for the task being run:
@@ -21,7 +22,9 @@
  *    "error":"..." or null,"transient":false,"result":{...} or null,"ts":T}
  *
  * A worker runs one task at a time and reads the next request only after
- * sending "done".  It exits with WORKER_EXIT_OK when the request pipe
+ * sending "done".  While a task runs, the daemon sends SIGUSR1 after each
+ * lease renewal; a worker that gets none for two thirds of lease_duration
+ * stops the task (lease_guard.h).  It exits with WORKER_EXIT_OK when the request pipe
  * reaches end of file, which is how the daemon retires it, and it dies with
  * the daemon through PR_SET_PDEATHSIG.
  */

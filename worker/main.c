@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "lease_guard.h"
 #include "log.h"
 #include "proto.h"
 #include "ssh.h"
@@ -47,6 +48,7 @@ static void install_sigterm_handler(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	ssh_set_interrupt_flag(&stop_requested);
+	lease_guard_install(&stop_requested);
 }
 
 /* The task types this worker implements. */
@@ -121,10 +123,20 @@ static void run_request(const json_t *request)
 	if (ctx.type == NULL)
 		ctx.type = "";
 	report_started(ctx.id);
+	lease_guard_start(json_number_value(json_object_get(ctx.settings, "lease_duration")));
 
 	rc = check_request(&ctx, request);
 	if (rc == 0)
 		rc = task_lookup(ctx.type)(&ctx);
+
+	lease_guard_stop();
+	if (lease_guard_expired()) {
+		snprintf(ctx.error, sizeof(ctx.error), "stopped because provisiond did not confirm the "
+			 "task's lease for two thirds of lease_duration (the daemon stalled or lost the "
+			 "database), so that no other daemon runs it at the same time");
+		ctx.transient = true;
+		rc = -1;
+	}
 
 	if (rc == 0)
 		report_done(report_warned() ? "warning" : "succeeded", NULL, false, ctx.result);
