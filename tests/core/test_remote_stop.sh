@@ -25,27 +25,34 @@ set_configtest() {
 		ON CONFLICT (server_id, kind) DO UPDATE SET settings = EXCLUDED.settings" >/dev/null
 }
 
+# Sleep lengths unique to this run, so tests running at the same time do not
+# see each other's processes; the bracket keeps pgrep from matching itself.
+first=$((100000 + $$ % 800000))
+second=$((first + 1))
+first_pattern="sleep ${first:0:-1}[${first: -1}]"
+second_pattern="sleep ${second:0:-1}[${second: -1}]"
+
 # ---- timeout ----
-set_configtest 304
+set_configtest "$first"
 id=$(enqueue restart '{}' "server_id=$server" "max_attempts=1")
 wait_for "SELECT status FROM provision.tasks WHERE id = $id" failed 20 "task $id to time out"
 assert_contains "$(task_field "$id" error)" "timed out" "error of task $id"
 sleep 0.5
-assert_eq "$(pgrep -c -f 'sleep 30[4]' || true)" 0 "remote processes left by the timed-out task $id"
+assert_eq "$(pgrep -c -f "$first_pattern" || true)" 0 "remote processes left by the timed-out task $id"
 assert_contains "$(task_messages "$id")" "stopped the command on the server" "log of task $id"
 
 # ---- cancel ----
-set_configtest 305
+set_configtest "$second"
 id=$(enqueue restart '{}' "server_id=$server" "max_attempts=1")
-wait_for "SELECT count(*) FROM provision.task_log WHERE task_id = $id AND message LIKE 'configtest: running sleep 305%'" 1 20 \
+wait_for "SELECT count(*) FROM provision.task_log WHERE task_id = $id AND message LIKE 'configtest: running sleep $second%'" 1 20 \
 	"task $id to start its command"
 sleep 0.5
 # The remote shell and its sleep both match.
-assert_ge "$(pgrep -c -f 'sleep 30[5]' || true)" 1 "remote processes of task $id running before the cancel"
+assert_ge "$(pgrep -c -f "$second_pattern" || true)" 1 "remote processes of task $id running before the cancel"
 sql "UPDATE provision.tasks SET cancel_requested_at = now() WHERE id = $id" >/dev/null
 wait_for "SELECT status FROM provision.tasks WHERE id = $id" cancelled 20 "task $id to be cancelled"
 sleep 0.5
-assert_eq "$(pgrep -c -f 'sleep 30[5]' || true)" 0 "remote processes left by the cancelled task $id"
+assert_eq "$(pgrep -c -f "$second_pattern" || true)" 0 "remote processes left by the cancelled task $id"
 stop_daemon d1
 
 test_done

@@ -797,10 +797,23 @@ static int remote_processes(struct ssh_conn *c, const char *marker)
 
 	snprintf(command, sizeof(command), "pgrep -c -f -- '%s' || true", marker);
 
-	/* MARKER is a pattern such as "sleep 30[3]", which does not match this shell's own command line. */
+	/* MARKER is a pattern such as "sleep 1234[5]", which does not match this shell's own command line. */
 	run_ok(c, command, &o, &res);
 	count = atoi(o.stdout_text);
 	return count;
+}
+
+/*
+ * Writes a sleep length unique to this test process into SECONDS and a
+ * pgrep pattern matching it into PATTERN, so that tests running at the same
+ * time on this machine do not see each other's commands.
+ */
+static void unique_sleep(char *seconds, size_t seconds_len, char *pattern, size_t pattern_len)
+{
+	unsigned n = 100000 + (unsigned)getpid() % 800000;
+
+	snprintf(seconds, seconds_len, "%u", n);
+	snprintf(pattern, pattern_len, "sleep %u[%u]", n / 10, n % 10);
 }
 
 static void case_command_stopped_on_timeout(void)
@@ -809,12 +822,14 @@ static void case_command_stopped_on_timeout(void)
 	struct ssh_cmd_result res;
 	struct ssh_error err;
 	struct output o;
+	char seconds[16], pattern[48], command[128];
 
-	CHECK(run(c, "sh -c 'sleep 301; true' & sleep 302; wait", 1.0, &o, &res, &err) != 0,
-	      "the command finished within 1 s");
+	unique_sleep(seconds, sizeof(seconds), pattern, sizeof(pattern));
+	snprintf(command, sizeof(command), "sh -c 'sleep %s; true' & sleep %s; wait", seconds, seconds);
+	CHECK(run(c, command, 1.0, &o, &res, &err) != 0, "the command finished within 1 s");
 	CHECK_CONTAINS(err.message, "did not finish within 1 s");
 	CHECK_CONTAINS(o.notices, "stopped the command on the server");
-	CHECK(remote_processes(c, "sleep 30[12]") == 0,
+	CHECK(remote_processes(c, pattern) == 0,
 	      "processes of the timed-out command still run on the server");
 	ssh_close(c);
 }
@@ -835,18 +850,21 @@ static void case_command_stopped_on_interrupt(void)
 	struct ssh_error err;
 	struct output o;
 	double start = now();
+	char seconds[16], pattern[48], command[64];
 
+	unique_sleep(seconds, sizeof(seconds), pattern, sizeof(pattern));
+	snprintf(command, sizeof(command), "sleep %s", seconds);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 	ssh_set_interrupt_flag(&test_interrupt);
 	alarm(1);
-	CHECK(run(c, "sleep 303", 60, &o, &res, &err) != 0, "the command finished despite the interrupt");
+	CHECK(run(c, command, 60, &o, &res, &err) != 0, "the command finished despite the interrupt");
 	CHECK(now() - start < 10, "the interrupt took %.1f s to stop the command", now() - start);
 	CHECK_CONTAINS(err.message, "stopped before the command finished");
 	CHECK_CONTAINS(o.notices, "stopped the command on the server");
 
 	test_interrupt = 0;
-	CHECK(remote_processes(c, "sleep 30[3]") == 0,
+	CHECK(remote_processes(c, pattern) == 0,
 	      "the interrupted command still runs on the server");
 	ssh_set_interrupt_flag(NULL);
 	ssh_close(c);
