@@ -179,8 +179,15 @@ static void begin_shutdown(int signum)
 		ev_timer_start(d.loop, &d.shutdown_check);
 		return;
 	}
-	if (d.state == STATE_DRAINING)
+	if (d.state == STATE_DRAINING) {
 		stop_workers("received a second stop signal");
+		return;
+	}
+	if (d.state == STATE_STOPPING && !queue_flushed()) {
+		log_warning("received %s again while waiting for the database; giving up on it",
+			    strsignal(signum));
+		queue_discard_unwritten();
+	}
 }
 
 static void stop_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
