@@ -15,6 +15,7 @@
 #include "pgarray.h"
 #include "pgconn.h"
 #include "queries.h"
+#include "spill.h"
 #include "xalloc.h"
 
 /* Consecutive rejected writes before a batch's parts are set aside (quarantine_batch). */
@@ -53,6 +54,8 @@ static struct {
 	long long batch_seq;	/* sequence number of the last batch sent */
 	long long inflight_seq;
 	bool uncertain;		/* the connection broke before the inflight batch's result came */
+	bool inflight_spilled;	/* the inflight batch was read from the spill file */
+	bool spill_unreadable;	/* the spill file is damaged: stop reading it */
 	int write_failures;	/* consecutive batches the database rejected */
 
 	ev_prepare prepare;	/* sends batched work once per loop iteration */
@@ -65,6 +68,7 @@ static struct {
 } q;
 
 static void run_pending(void);
+static void log_batch(const char *what, const struct batch *b);
 
 static bool result_ok(PGresult *res)
 {
@@ -159,6 +163,22 @@ static void flush_done(PGresult *res, void *arg)
 		return;
 	}
 
+	if (q.inflight_spilled && res != NULL && !result_ok(res)) {
+		log_query_failure("writing a spilled batch", res);
+		if (rejects_data(res)) {
+			log_batch("the database rejected a spilled batch; its rows follow", &q.inflight);
+			spill_commit();
+		}
+		batch_clear(&q.inflight);
+		ev_timer_set(&q.retry_timer, 1.0, 0);
+		ev_timer_start(q.loop, &q.retry_timer);
+		return;
+	}
+	if (q.inflight_spilled && res == NULL) {
+		batch_clear(&q.inflight);	/* still in the file */
+		return;
+	}
+
 	if (res == NULL || !result_ok(res)) {
 		if (res != NULL) {
 			log_query_failure("writing task logs and statuses", res);
@@ -178,6 +198,8 @@ static void flush_done(PGresult *res, void *arg)
 	}
 
 	q.write_failures = 0;
+	if (q.inflight_spilled)
+		spill_commit();
 	if (strtol(PQgetvalue(res, 0, 2), NULL, 10) > 0)
 		log_info("%s task(s) failed transiently and were re-queued for a retry",
 			 PQgetvalue(res, 0, 2));
@@ -186,14 +208,13 @@ static void flush_done(PGresult *res, void *arg)
 		q.claim_wanted = true;
 }
 
-static void send_flush(void)
+/* Sends the batch in q.inflight. */
+static void send_inflight(void)
 {
 	struct batch *b = &q.inflight;
 	char *params[13];
 	char seq[32];
 
-	q.inflight = q.pending;
-	memset(&q.pending, 0, sizeof(q.pending));
 	q.inflight_seq = ++q.batch_seq;
 	snprintf(seq, sizeof(seq), "%lld", (long long)q.inflight_seq);
 
@@ -221,6 +242,37 @@ static void send_flush(void)
 			free(params[i]);
 }
 
+static void send_flush(void)
+{
+	q.inflight = q.pending;
+	memset(&q.pending, 0, sizeof(q.pending));
+	q.inflight_spilled = false;
+	send_inflight();
+}
+
+/* Sends the oldest spilled batch; spilled batches go before anything buffered in memory. */
+static void send_spilled(void)
+{
+	if (spill_peek(&q.inflight) != 0) {
+		q.spill_unreadable = true;
+		return;
+	}
+	q.inflight_spilled = true;
+	send_inflight();
+}
+
+/* Moves the buffer to the spill file while the database is away and the buffer is full. */
+static void spill_if_full(void)
+{
+	size_t bytes = batch_bytes(&q.pending);
+
+	if (q.ready || bytes <= (size_t)q.cfg->log_buffer_max)
+		return;
+	if (spill_write(&q.pending) == 0)
+		log_notice("the database is unreachable; moved %zu bytes of task logs and statuses to %s",
+			   bytes, spill_path());
+}
+
 /* Settles a batch whose result was lost with the connection. */
 static void last_batch_done(PGresult *res, void *arg)
 {
@@ -234,7 +286,13 @@ static void last_batch_done(PGresult *res, void *arg)
 	q.uncertain = false;
 	if (committed == q.inflight_seq) {
 		log_notice("batch %lld had committed before the connection broke", committed);
+		if (q.inflight_spilled)
+			spill_commit();
 		batch_clear(&q.inflight);
+		return;
+	}
+	if (q.inflight_spilled) {
+		batch_clear(&q.inflight);	/* still in the file */
 		return;
 	}
 	log_notice("batch %lld had not committed; writing it again", (long long)q.inflight_seq);
@@ -624,15 +682,19 @@ static void run_pending(void)
 {
 	int capacity;
 
+	spill_if_full();
 	apply_backpressure();
 
 	if (!q.draining)
 		dispatch_backlog();
 	if (!q.ready)
 		return;
-	if (!batch_empty(&q.pending) && !q.flush_inflight && !q.uncertain &&
-	    !ev_is_active(&q.retry_timer))
-		send_flush();
+	if (!q.flush_inflight && !q.uncertain && !ev_is_active(&q.retry_timer)) {
+		if (!q.spill_unreadable && spill_pending())
+			send_spilled();
+		else if (!batch_empty(&q.pending))
+			send_flush();
+	}
 	if (q.cancels_wanted && !q.cancels_inflight)
 		send_cancels();
 
@@ -746,6 +808,7 @@ void queue_init(struct ev_loop *loop, const struct config *cfg, const char *daem
 	q.name = xstrdup(daemon_name);
 	q.events = *events;
 	q.conn = pgconn_new(loop, "queue", cfg->database, SQL_SESSION_SETUP, &conn_events);
+	spill_init(cfg->state_dir, daemon_name);
 
 	ev_prepare_init(&q.prepare, prepare_cb);
 	ev_timer_init(&q.poll_timer, poll_cb, cfg->poll_interval, cfg->poll_interval);
@@ -822,7 +885,8 @@ void queue_drain(void)
 
 bool queue_flushed(void)
 {
-	return batch_empty(&q.pending) && !q.flush_inflight && !q.uncertain;
+	return batch_empty(&q.pending) && !q.flush_inflight && !q.uncertain &&
+	       (q.spill_unreadable || !spill_pending());
 }
 
 bool queue_connected(void)
@@ -894,6 +958,11 @@ void queue_discard_unwritten(void)
 	batch_clear(&q.inflight);
 	q.uncertain = false;
 	q.flush_inflight = false;
+	if (spill_pending()) {
+		log_error("rows spilled during the outage stay in %s; they are not replayed by another "
+			  "daemon", spill_path());
+		q.spill_unreadable = true;
+	}
 }
 
 void queue_free(void)
@@ -905,6 +974,7 @@ void queue_free(void)
 	pgconn_free(q.conn);
 	batch_clear(&q.pending);
 	batch_clear(&q.inflight);
+	spill_close();
 	free(q.renew_sent.ids);
 	free(q.name);
 }

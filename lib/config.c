@@ -45,6 +45,7 @@ static const struct setting settings[] = {
 	{ "ssh_private_key", SETTING_PATH, FIELD(ssh_private_key), "/var/aegir/.ssh/id_ed25519", 0, 0 },
 	{ "ssh_known_hosts", SETTING_PATH, FIELD(ssh_known_hosts), "/var/aegir/.ssh/known_hosts", 0, 0 },
 	{ "worker_program", SETTING_PATH, FIELD(worker_program), PROVISIOND_WORKER_PATH, 0, 0 },
+	{ "state_dir", SETTING_PATH, FIELD(state_dir), "/var/lib/provisiond", 0, 0 },
 	{ "worker_max_tasks", SETTING_INT, FIELD(worker_max_tasks), "1000", 1, 1000000000 },
 	{ "worker_idle_timeout", SETTING_SECONDS, FIELD(worker_idle_timeout), "60", 1, 86400 },
 	{ "log_level", SETTING_LEVEL, FIELD(log_level), "info", 0, 0 },

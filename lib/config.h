@@ -19,6 +19,7 @@ struct config {
 	char *ssh_private_key;
 	char *ssh_known_hosts;
 	char *worker_program;	/* path of provisiond-worker */
+	char *state_dir;	/* the daemon's own files: the spill file of an outage */
 	int worker_max_tasks;	/* tasks one worker process serves before it retires */
 	double worker_idle_timeout;	/* seconds an idle worker waits for a task before it retires */
 	enum log_level log_level;

@@ -245,6 +245,7 @@ write_config() {
 		echo "worker_program = $PROVISIOND_WORKER"
 		echo "poll_interval = 0.2"
 		echo "base_dir = $TEST_DIR"
+		echo "state_dir = $TEST_DIR/state"
 	} >"$file"
 	for line in "$@"; do
 		# A given setting replaces the default above instead of repeating it.

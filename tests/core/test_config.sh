@@ -37,7 +37,7 @@ for entry in "${cases[@]}"; do
 	echo "$line" >>"$(write_config "$name")"
 	check_config "$name"
 	assert_ne "$STATUS" 0 "exit status of provisiond -t with \"$line\""
-	assert_contains "$OUTPUT" "$name.conf:5:" "line number in the error for \"$line\""
+	assert_contains "$OUTPUT" "$name.conf:6:" "line number in the error for \"$line\""
 	assert_contains "$OUTPUT" "$key" "key in the error for \"$line\""
 done
 

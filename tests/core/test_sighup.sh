@@ -28,7 +28,7 @@ wait_for "SELECT count(*) FROM provision.tasks WHERE status = 'running'" 3 10 "t
 write_config d1 "workers = 0" >/dev/null
 kill -HUP "$(daemon_pid d1)"
 wait_log d1 "reload failed, keeping the current configuration" 10
-assert_contains "$(grep -A3 "reload failed" "$TEST_DIR/d1.log")" "d1.conf:5: workers" \
+assert_contains "$(grep -A3 "reload failed" "$TEST_DIR/d1.log")" "d1.conf:6: workers" \
 	"reason for the failed reload in the log of daemon d1"
 assert_eq "$(daemon_running d1 && echo yes)" yes "daemon d1 runs after an invalid reload"
 
