@@ -1,9 +1,9 @@
 #!/bin/bash
-# PostgreSQL restarts while 300 tasks run: every task still succeeds exactly
+# PostgreSQL restarts while 500 tasks run: every task still succeeds exactly
 # once and no log row is lost or written twice.
 . "$(dirname "$0")/../lib.sh"
 
-TASKS=300
+TASKS=500
 LINES=3
 
 test_setup migrate
