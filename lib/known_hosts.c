@@ -147,6 +147,37 @@ static int add_revoked(struct known_hosts *kh, const char *rest, int line)
 	return 0;
 }
 
+/*
+ * Returns false if the host field at the start of LINE is a hashed name
+ * ("|1|SALT|HASH", both base64) that is malformed or whose HASH does not
+ * decode to the 20 bytes of an HMAC-SHA1.  Such a name can never match,
+ * and libssh2 1.10 leaks an HMAC context each time it compares a host
+ * with a hash of another length.
+ */
+static bool hashed_name_valid(const char *line)
+{
+	size_t field_len = strcspn(line, " \t");
+	const char *salt = line + 3, *separator, *hash;
+	size_t salt_len, hash_len;
+	unsigned char *decoded;
+	ssize_t salt_bytes, hash_bytes;
+
+	if (field_len < 3 || strncmp(line, "|1|", 3) != 0)
+		return true;
+	separator = memchr(salt, '|', field_len - 3);
+	if (separator == NULL)
+		return false;
+	salt_len = (size_t)(separator - salt);
+	hash = separator + 1;
+	hash_len = (size_t)(line + field_len - hash);
+
+	decoded = xmalloc((salt_len > hash_len ? salt_len : hash_len) / 4 * 3 + 3);
+	salt_bytes = base64_decode(salt, salt_len, decoded);
+	hash_bytes = base64_decode(hash, hash_len, decoded);
+	free(decoded);
+	return salt_bytes > 0 && hash_bytes == 20;
+}
+
 static bool has_unsupported_pattern(const char *line)
 {
 	size_t host_len = strcspn(line, " \t");
@@ -177,7 +208,7 @@ static void parse_line(struct known_hosts *kh, char *line, int lineno)
 		line_list_add(&kh->unsupported, lineno);
 		return;
 	}
-	if (!key_fields_valid(line)) {
+	if (!key_fields_valid(line) || !hashed_name_valid(line)) {
 		line_list_add(&kh->bad, lineno);
 		return;
 	}
