@@ -199,6 +199,34 @@ static void test_bad_lines(void)
 	free(path);
 }
 
+/* The salt is 20 bytes.  The hash of line 1 is 19 bytes, and line 2 has no hash. */
+static void test_hashed_wrong_length(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	const int *lines;
+	size_t n;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text),
+		 "|1|AAECAwQFBgcICQoLDA0ODxAREhM=|AAECAwQFBgcICQoLDA0ODxAREg== %s\n"
+		 "|1|AAECAwQFBgcICQoLDA0ODxAREhM= %s\nexample.org %s\n",
+		 ed_a.line, ed_a.line, ed_a.line);
+	path = write_file("hashed-wrong-length", text);
+	kh = load(path);
+
+	n = known_hosts_bad_lines(kh, &lines);
+	CHECK(n == 2, "%zu bad lines, expected 2 (both hashed names)", n);
+	CHECK(n < 1 || lines[0] == 1, "first bad line is %d, expected 1", lines[0]);
+	CHECK(n < 2 || lines[1] == 2, "second bad line is %d, expected 2", lines[1]);
+	CHECK(check(kh, "example.org", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "an entry after bad hashed names must still match");
+	CHECK(line == 3, "matched line %d, expected 3", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
 static void test_missing_file(void)
 {
 	char *path = NULL;
@@ -254,6 +282,7 @@ int main(void)
 	test_hashed();
 	test_changed_and_revoked();
 	test_bad_lines();
+	test_hashed_wrong_length();
 	test_missing_file();
 	test_algorithm_order();
 
