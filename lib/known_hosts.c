@@ -178,6 +178,21 @@ static bool hashed_name_valid(const char *line)
 	return salt_bytes > 0 && hash_bytes == 20;
 }
 
+/*
+ * Lowercases the host field at the start of LINE, because OpenSSH
+ * compares host names without regard to case and libssh2 compares them
+ * with strcmp.  A hashed name keeps its case, which is part of its base64.
+ */
+static void lowercase_hosts(char *line)
+{
+	size_t field_len = strcspn(line, " \t");
+
+	if (line[0] == '|')
+		return;
+	for (size_t i = 0; i < field_len; i++)
+		line[i] = (char)tolower((unsigned char)line[i]);
+}
+
 static bool has_unsupported_pattern(const char *line)
 {
 	size_t host_len = strcspn(line, " \t");
@@ -214,6 +229,7 @@ static void parse_line(struct known_hosts *kh, char *line, int lineno)
 	}
 	if (has_unsupported_pattern(line))
 		line_list_add(&kh->unsupported, lineno);
+	lowercase_hosts(line);
 
 	if (libssh2_knownhost_readline(kh->hosts, line, strlen(line),
 				       LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {

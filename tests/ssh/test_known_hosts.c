@@ -199,6 +199,27 @@ static void test_bad_lines(void)
 	free(path);
 }
 
+static void test_upper_case_entries(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text), "Web.Example.ORG %s\n[Web.Example.ORG]:2222 %s\n", ed_a.line, ed_a.line);
+	path = write_file("upper", text);
+	kh = load(path);
+
+	CHECK(check(kh, "web.example.org", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "an entry in upper case must match, as in OpenSSH");
+	CHECK(line == 1, "upper-case entry matched line %d, expected 1", line);
+	CHECK(check(kh, "WEB.example.org", 2222, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "a [host]:port entry in upper case must match");
+	CHECK(line == 2, "upper-case [host]:port entry matched line %d, expected 2", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
 /* The salt is 20 bytes.  The hash of line 1 is 19 bytes, and line 2 has no hash. */
 static void test_hashed_wrong_length(void)
 {
@@ -282,6 +303,7 @@ int main(void)
 	test_hashed();
 	test_changed_and_revoked();
 	test_bad_lines();
+	test_upper_case_entries();
 	test_hashed_wrong_length();
 	test_missing_file();
 	test_algorithm_order();
