@@ -113,11 +113,18 @@ static void remember_new_entries(struct known_hosts *kh, int line)
  * and its blob starts with TYPE, as every SSH public key blob does.
  * libssh2_knownhost_readline stores any text as the key, and a garbled key
  * would later turn into a false "host key changed".
+ *
+ * The field must also be the padded base64 that encoding the blob gives
+ * back, because libssh2 and revoked_line compare keys as base64 text.  A
+ * key with its padding cut off or with stray bits in its last character
+ * would never match, so a host would look changed and a @revoked line
+ * would revoke nothing.
  */
 static bool key_fields_valid(const char *line)
 {
 	char hosts[1024], type[64], key[16384];
 	unsigned char *blob;
+	char *encoded;
 	ssize_t len;
 	size_t type_len;
 	bool ok;
@@ -129,6 +136,12 @@ static bool key_fields_valid(const char *line)
 	type_len = strlen(type);
 	ok = len >= (ssize_t)(4 + type_len) && blob[0] == 0 && blob[1] == 0 &&
 	     ((size_t)blob[2] << 8 | blob[3]) == type_len && memcmp(blob + 4, type, type_len) == 0;
+	if (ok) {
+		encoded = xmalloc(base64_encoded_size((size_t)len));
+		base64_encode(blob, (size_t)len, encoded, true);
+		ok = strcmp(encoded, key) == 0;
+		free(encoded);
+	}
 	free(blob);
 	return ok;
 }

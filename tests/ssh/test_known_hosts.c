@@ -248,6 +248,38 @@ static void test_hashed_wrong_length(void)
 	free(path);
 }
 
+/* libssh2 compares keys as base64 text, so a key written another way could never match. */
+static void test_unpadded_key(void)
+{
+	char text[4096], unpadded[1024];
+	struct known_hosts *kh;
+	const int *lines;
+	size_t n;
+	char *path;
+	int line;
+
+	/* An ECDSA P-256 key blob is 104 bytes long, so its base64 ends in one "=". */
+	snprintf(unpadded, sizeof(unpadded), "%s", ecdsa.line);
+	CHECK(unpadded[strlen(unpadded) - 1] == '=', "the ECDSA key \"%s\" has no padding to cut", unpadded);
+	unpadded[strlen(unpadded) - 1] = '\0';
+	snprintf(text, sizeof(text), "example.org %s\n@revoked * %s\nother.example %s\n", unpadded, unpadded,
+		 ecdsa.line);
+	path = write_file("unpadded", text);
+	kh = load(path);
+
+	n = known_hosts_bad_lines(kh, &lines);
+	CHECK(n == 2, "%zu bad lines, expected 2 (the entry and the @revoked line)", n);
+	CHECK(n < 1 || lines[0] == 1, "first bad line is %d, expected 1", lines[0]);
+	CHECK(n < 2 || lines[1] == 2, "second bad line is %d, expected 2", lines[1]);
+	CHECK(check(kh, "example.org", 22, &ecdsa, &line) == KNOWN_HOSTS_UNKNOWN,
+	      "a host whose only entry is a bad line is unknown, not changed");
+	CHECK(check(kh, "other.example", 22, &ecdsa, &line) == KNOWN_HOSTS_MATCH,
+	      "the padded key still matches");
+	CHECK(line == 3, "matched line %d, expected 3", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
 static void test_missing_file(void)
 {
 	char *path = NULL;
@@ -305,6 +337,7 @@ int main(void)
 	test_bad_lines();
 	test_upper_case_entries();
 	test_hashed_wrong_length();
+	test_unpadded_key();
 	test_missing_file();
 	test_algorithm_order();
 
