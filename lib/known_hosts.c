@@ -119,6 +119,11 @@ static void remember_new_entries(struct known_hosts *kh, int line)
  * key with its padding cut off or with stray bits in its last character
  * would never match, so a host would look changed and a @revoked line
  * would revoke nothing.
+ *
+ * libssh2 separates fields only at spaces and tabs, but sscanf also at
+ * "\r", "\f", "\v" and "\n".  A line with one of those inside (the
+ * trailing line break is already cut) is rejected, because the key
+ * checked here would differ from the key libssh2 stores.
  */
 static bool key_fields_valid(const char *line)
 {
@@ -129,6 +134,8 @@ static bool key_fields_valid(const char *line)
 	size_t type_len;
 	bool ok;
 
+	if (line[strcspn(line, "\r\f\v\n")] != '\0')
+		return false;
 	if (sscanf(line, "%1023s %63s %16383s", hosts, type, key) != 3)
 		return false;
 	blob = xmalloc(strlen(key) / 4 * 3 + 3);
