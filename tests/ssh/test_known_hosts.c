@@ -280,6 +280,31 @@ static void test_unpadded_key(void)
 	free(path);
 }
 
+static void test_break_inside_line(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	const int *lines;
+	size_t n;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text), "example.org %s\r\fcomment\nother.example %s\r\n", ed_a.line, ed_a.line);
+	path = write_file("break-inside", text);
+	kh = load(path);
+
+	n = known_hosts_bad_lines(kh, &lines);
+	CHECK(n == 1, "%zu bad lines, expected 1 (the line with a form feed)", n);
+	CHECK(n < 1 || lines[0] == 1, "bad line is %d, expected 1", lines[0]);
+	CHECK(check(kh, "example.org", 22, &ed_a, &line) == KNOWN_HOSTS_UNKNOWN,
+	      "a host whose only entry is a bad line is unknown, not changed");
+	CHECK(check(kh, "other.example", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "a line ending in CRLF still matches");
+	CHECK(line == 2, "matched line %d, expected 2", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
 static void test_missing_file(void)
 {
 	char *path = NULL;
@@ -338,6 +363,7 @@ int main(void)
 	test_upper_case_entries();
 	test_hashed_wrong_length();
 	test_unpadded_key();
+	test_break_inside_line();
 	test_missing_file();
 	test_algorithm_order();
 
