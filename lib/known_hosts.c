@@ -213,6 +213,22 @@ static void lowercase_hosts(char *line)
 		line[i] = (char)tolower((unsigned char)line[i]);
 }
 
+/*
+ * Returns a copy of LINE with its host field written twice ("db,db") if
+ * the field is shorter than 3 characters, or NULL.  libssh2 1.10 reads
+ * such a field as a hashed name, so an entry for a host such as "db"
+ * never matched.  A list of the same name twice is a plain entry that
+ * matches that name.
+ */
+static char *widen_short_hosts(const char *line)
+{
+	size_t field_len = strcspn(line, " \t");
+
+	if (field_len >= 3)
+		return NULL;
+	return xasprintf("%.*s,%s", (int)field_len, line, line);
+}
+
 static bool has_unsupported_pattern(const char *line)
 {
 	size_t host_len = strcspn(line, " \t");
@@ -226,6 +242,8 @@ static bool has_unsupported_pattern(const char *line)
 static void parse_line(struct known_hosts *kh, char *line, int lineno)
 {
 	size_t len = strlen(line);
+	char *widened;
+	int rc;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		line[--len] = '\0';
@@ -251,8 +269,12 @@ static void parse_line(struct known_hosts *kh, char *line, int lineno)
 		line_list_add(&kh->unsupported, lineno);
 	lowercase_hosts(line);
 
-	if (libssh2_knownhost_readline(kh->hosts, line, strlen(line),
-				       LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {
+	widened = widen_short_hosts(line);
+	if (widened != NULL)
+		line = widened;
+	rc = libssh2_knownhost_readline(kh->hosts, line, strlen(line), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+	free(widened);
+	if (rc != 0) {
 		line_list_add(&kh->bad, lineno);
 		return;
 	}

@@ -305,6 +305,25 @@ static void test_break_inside_line(void)
 	free(path);
 }
 
+static void test_short_host_names(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text), "db %s\nx %s\n", ed_a.line, ed_a.line);
+	path = write_file("short-names", text);
+	kh = load(path);
+
+	CHECK(check(kh, "db", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH, "a two-letter host name must match");
+	CHECK(line == 1, "two-letter name matched line %d, expected 1", line);
+	CHECK(check(kh, "x", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH, "a one-letter host name must match");
+	CHECK(line == 2, "one-letter name matched line %d, expected 2", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
 static void test_missing_file(void)
 {
 	char *path = NULL;
@@ -364,6 +383,7 @@ int main(void)
 	test_hashed_wrong_length();
 	test_unpadded_key();
 	test_break_inside_line();
+	test_short_host_names();
 	test_missing_file();
 	test_algorithm_order();
 
