@@ -214,6 +214,24 @@ static void lowercase_hosts(char *line)
 }
 
 /*
+ * Returns false if the host field at the start of LINE has an empty name
+ * in its comma-separated list ("a,", ",a" or "a,,b").  With libssh2 1.10
+ * such an entry can fail to match its own names ("example.org," never
+ * matched example.org), so the line is reported as bad instead.
+ */
+static bool host_list_valid(const char *line)
+{
+	size_t field_len = strcspn(line, " \t");
+
+	if (field_len == 0 || line[0] == ',' || line[field_len - 1] == ',')
+		return false;
+	for (size_t i = 1; i < field_len; i++)
+		if (line[i] == ',' && line[i - 1] == ',')
+			return false;
+	return true;
+}
+
+/*
  * Returns a copy of LINE with its host field written twice ("db,db") if
  * the field is shorter than 3 characters, or NULL.  libssh2 1.10 reads
  * such a field as a hashed name, so an entry for a host such as "db"
@@ -261,7 +279,7 @@ static void parse_line(struct known_hosts *kh, char *line, int lineno)
 		line_list_add(&kh->unsupported, lineno);
 		return;
 	}
-	if (!key_fields_valid(line) || !hashed_name_valid(line)) {
+	if (!key_fields_valid(line) || !hashed_name_valid(line) || !host_list_valid(line)) {
 		line_list_add(&kh->bad, lineno);
 		return;
 	}

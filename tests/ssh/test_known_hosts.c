@@ -324,6 +324,30 @@ static void test_short_host_names(void)
 	free(path);
 }
 
+static void test_empty_host_name(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	const int *lines;
+	size_t n;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text), "example.org, %s\na.example,,b.example %s\nother.example %s\n", ed_a.line,
+		 ed_a.line, ed_a.line);
+	path = write_file("empty-name", text);
+	kh = load(path);
+
+	n = known_hosts_bad_lines(kh, &lines);
+	CHECK(n == 2, "%zu bad lines, expected 2 (both lists with an empty name)", n);
+	CHECK(n < 1 || lines[0] == 1, "first bad line is %d, expected 1", lines[0]);
+	CHECK(n < 2 || lines[1] == 2, "second bad line is %d, expected 2", lines[1]);
+	CHECK(check(kh, "other.example", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "an entry after lists with an empty name must still match");
+	known_hosts_free(kh);
+	free(path);
+}
+
 static void test_missing_file(void)
 {
 	char *path = NULL;
@@ -384,6 +408,7 @@ int main(void)
 	test_unpadded_key();
 	test_break_inside_line();
 	test_short_host_names();
+	test_empty_host_name();
 	test_missing_file();
 	test_algorithm_order();
 
