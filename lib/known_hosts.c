@@ -113,15 +113,29 @@ static void remember_new_entries(struct known_hosts *kh, int line)
  * and its blob starts with TYPE, as every SSH public key blob does.
  * libssh2_knownhost_readline stores any text as the key, and a garbled key
  * would later turn into a false "host key changed".
+ *
+ * The field must also be the padded base64 that encoding the blob gives
+ * back, because libssh2 and revoked_line compare keys as base64 text.  A
+ * key with its padding cut off or with stray bits in its last character
+ * would never match, so a host would look changed and a @revoked line
+ * would revoke nothing.
+ *
+ * libssh2 separates fields only at spaces and tabs, but sscanf also at
+ * "\r", "\f", "\v" and "\n".  A line with one of those inside (the
+ * trailing line break is already cut) is rejected, because the key
+ * checked here would differ from the key libssh2 stores.
  */
 static bool key_fields_valid(const char *line)
 {
 	char hosts[1024], type[64], key[16384];
 	unsigned char *blob;
+	char *encoded;
 	ssize_t len;
 	size_t type_len;
 	bool ok;
 
+	if (line[strcspn(line, "\r\f\v\n")] != '\0')
+		return false;
 	if (sscanf(line, "%1023s %63s %16383s", hosts, type, key) != 3)
 		return false;
 	blob = xmalloc(strlen(key) / 4 * 3 + 3);
@@ -129,6 +143,12 @@ static bool key_fields_valid(const char *line)
 	type_len = strlen(type);
 	ok = len >= (ssize_t)(4 + type_len) && blob[0] == 0 && blob[1] == 0 &&
 	     ((size_t)blob[2] << 8 | blob[3]) == type_len && memcmp(blob + 4, type, type_len) == 0;
+	if (ok) {
+		encoded = xmalloc(base64_encoded_size((size_t)len));
+		base64_encode(blob, (size_t)len, encoded, true);
+		ok = strcmp(encoded, key) == 0;
+		free(encoded);
+	}
 	free(blob);
 	return ok;
 }
@@ -147,6 +167,86 @@ static int add_revoked(struct known_hosts *kh, const char *rest, int line)
 	return 0;
 }
 
+/*
+ * Returns false if the host field at the start of LINE is a hashed name
+ * ("|1|SALT|HASH", both base64) that is malformed or whose HASH does not
+ * decode to the 20 bytes of an HMAC-SHA1.  Such a name can never match,
+ * and libssh2 1.10 leaks an HMAC context each time it compares a host
+ * with a hash of another length.
+ */
+static bool hashed_name_valid(const char *line)
+{
+	size_t field_len = strcspn(line, " \t");
+	const char *salt = line + 3, *separator, *hash;
+	size_t salt_len, hash_len;
+	unsigned char *decoded;
+	ssize_t salt_bytes, hash_bytes;
+
+	if (field_len < 3 || strncmp(line, "|1|", 3) != 0)
+		return true;
+	separator = memchr(salt, '|', field_len - 3);
+	if (separator == NULL)
+		return false;
+	salt_len = (size_t)(separator - salt);
+	hash = separator + 1;
+	hash_len = (size_t)(line + field_len - hash);
+
+	decoded = xmalloc((salt_len > hash_len ? salt_len : hash_len) / 4 * 3 + 3);
+	salt_bytes = base64_decode(salt, salt_len, decoded);
+	hash_bytes = base64_decode(hash, hash_len, decoded);
+	free(decoded);
+	return salt_bytes > 0 && hash_bytes == 20;
+}
+
+/*
+ * Lowercases the host field at the start of LINE, because OpenSSH
+ * compares host names without regard to case and libssh2 compares them
+ * with strcmp.  A hashed name keeps its case, which is part of its base64.
+ */
+static void lowercase_hosts(char *line)
+{
+	size_t field_len = strcspn(line, " \t");
+
+	if (line[0] == '|')
+		return;
+	for (size_t i = 0; i < field_len; i++)
+		line[i] = (char)tolower((unsigned char)line[i]);
+}
+
+/*
+ * Returns false if the host field at the start of LINE has an empty name
+ * in its comma-separated list ("a,", ",a" or "a,,b").  With libssh2 1.10
+ * such an entry can fail to match its own names ("example.org," never
+ * matched example.org), so the line is reported as bad instead.
+ */
+static bool host_list_valid(const char *line)
+{
+	size_t field_len = strcspn(line, " \t");
+
+	if (field_len == 0 || line[0] == ',' || line[field_len - 1] == ',')
+		return false;
+	for (size_t i = 1; i < field_len; i++)
+		if (line[i] == ',' && line[i - 1] == ',')
+			return false;
+	return true;
+}
+
+/*
+ * Returns a copy of LINE with its host field written twice ("db,db") if
+ * the field is shorter than 3 characters, or NULL.  libssh2 1.10 reads
+ * such a field as a hashed name, so an entry for a host such as "db"
+ * never matched.  A list of the same name twice is a plain entry that
+ * matches that name.
+ */
+static char *widen_short_hosts(const char *line)
+{
+	size_t field_len = strcspn(line, " \t");
+
+	if (field_len >= 3)
+		return NULL;
+	return xasprintf("%.*s,%s", (int)field_len, line, line);
+}
+
 static bool has_unsupported_pattern(const char *line)
 {
 	size_t host_len = strcspn(line, " \t");
@@ -160,6 +260,8 @@ static bool has_unsupported_pattern(const char *line)
 static void parse_line(struct known_hosts *kh, char *line, int lineno)
 {
 	size_t len = strlen(line);
+	char *widened;
+	int rc;
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		line[--len] = '\0';
@@ -177,15 +279,20 @@ static void parse_line(struct known_hosts *kh, char *line, int lineno)
 		line_list_add(&kh->unsupported, lineno);
 		return;
 	}
-	if (!key_fields_valid(line)) {
+	if (!key_fields_valid(line) || !hashed_name_valid(line) || !host_list_valid(line)) {
 		line_list_add(&kh->bad, lineno);
 		return;
 	}
 	if (has_unsupported_pattern(line))
 		line_list_add(&kh->unsupported, lineno);
+	lowercase_hosts(line);
 
-	if (libssh2_knownhost_readline(kh->hosts, line, strlen(line),
-				       LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {
+	widened = widen_short_hosts(line);
+	if (widened != NULL)
+		line = widened;
+	rc = libssh2_knownhost_readline(kh->hosts, line, strlen(line), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+	free(widened);
+	if (rc != 0) {
 		line_list_add(&kh->bad, lineno);
 		return;
 	}

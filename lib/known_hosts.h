@@ -2,8 +2,9 @@
  * Host key verification against an OpenSSH known_hosts file, done before
  * authentication so that no signature is ever sent to an impostor.
  *
- * Lookup follows OpenSSH: the host name is compared in lower case, port 22
- * uses the plain name and any other port only "[name]:port".  Plain names,
+ * Lookup follows OpenSSH: host names are compared without regard to case
+ * (both the one looked up and those in the file), port 22 uses the plain
+ * name and any other port only "[name]:port".  Plain names,
  * comma-separated name lists and hashed names ("|1|salt|hash", as written
  * by ssh-keygen -H or HashKnownHosts) are understood.  A key listed on a
  * "@revoked" line is rejected for every host, whatever the line's host

@@ -199,6 +199,155 @@ static void test_bad_lines(void)
 	free(path);
 }
 
+static void test_upper_case_entries(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text), "Web.Example.ORG %s\n[Web.Example.ORG]:2222 %s\n", ed_a.line, ed_a.line);
+	path = write_file("upper", text);
+	kh = load(path);
+
+	CHECK(check(kh, "web.example.org", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "an entry in upper case must match, as in OpenSSH");
+	CHECK(line == 1, "upper-case entry matched line %d, expected 1", line);
+	CHECK(check(kh, "WEB.example.org", 2222, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "a [host]:port entry in upper case must match");
+	CHECK(line == 2, "upper-case [host]:port entry matched line %d, expected 2", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
+/* The salt is 20 bytes.  The hash of line 1 is 19 bytes, and line 2 has no hash. */
+static void test_hashed_wrong_length(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	const int *lines;
+	size_t n;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text),
+		 "|1|AAECAwQFBgcICQoLDA0ODxAREhM=|AAECAwQFBgcICQoLDA0ODxAREg== %s\n"
+		 "|1|AAECAwQFBgcICQoLDA0ODxAREhM= %s\nexample.org %s\n",
+		 ed_a.line, ed_a.line, ed_a.line);
+	path = write_file("hashed-wrong-length", text);
+	kh = load(path);
+
+	n = known_hosts_bad_lines(kh, &lines);
+	CHECK(n == 2, "%zu bad lines, expected 2 (both hashed names)", n);
+	CHECK(n < 1 || lines[0] == 1, "first bad line is %d, expected 1", lines[0]);
+	CHECK(n < 2 || lines[1] == 2, "second bad line is %d, expected 2", lines[1]);
+	CHECK(check(kh, "example.org", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "an entry after bad hashed names must still match");
+	CHECK(line == 3, "matched line %d, expected 3", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
+/* libssh2 compares keys as base64 text, so a key written another way could never match. */
+static void test_unpadded_key(void)
+{
+	char text[4096], unpadded[1024];
+	struct known_hosts *kh;
+	const int *lines;
+	size_t n;
+	char *path;
+	int line;
+
+	/* An ECDSA P-256 key blob is 104 bytes long, so its base64 ends in one "=". */
+	snprintf(unpadded, sizeof(unpadded), "%s", ecdsa.line);
+	CHECK(unpadded[strlen(unpadded) - 1] == '=', "the ECDSA key \"%s\" has no padding to cut", unpadded);
+	unpadded[strlen(unpadded) - 1] = '\0';
+	snprintf(text, sizeof(text), "example.org %s\n@revoked * %s\nother.example %s\n", unpadded, unpadded,
+		 ecdsa.line);
+	path = write_file("unpadded", text);
+	kh = load(path);
+
+	n = known_hosts_bad_lines(kh, &lines);
+	CHECK(n == 2, "%zu bad lines, expected 2 (the entry and the @revoked line)", n);
+	CHECK(n < 1 || lines[0] == 1, "first bad line is %d, expected 1", lines[0]);
+	CHECK(n < 2 || lines[1] == 2, "second bad line is %d, expected 2", lines[1]);
+	CHECK(check(kh, "example.org", 22, &ecdsa, &line) == KNOWN_HOSTS_UNKNOWN,
+	      "a host whose only entry is a bad line is unknown, not changed");
+	CHECK(check(kh, "other.example", 22, &ecdsa, &line) == KNOWN_HOSTS_MATCH,
+	      "the padded key still matches");
+	CHECK(line == 3, "matched line %d, expected 3", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
+static void test_break_inside_line(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	const int *lines;
+	size_t n;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text), "example.org %s\r\fcomment\nother.example %s\r\n", ed_a.line, ed_a.line);
+	path = write_file("break-inside", text);
+	kh = load(path);
+
+	n = known_hosts_bad_lines(kh, &lines);
+	CHECK(n == 1, "%zu bad lines, expected 1 (the line with a form feed)", n);
+	CHECK(n < 1 || lines[0] == 1, "bad line is %d, expected 1", lines[0]);
+	CHECK(check(kh, "example.org", 22, &ed_a, &line) == KNOWN_HOSTS_UNKNOWN,
+	      "a host whose only entry is a bad line is unknown, not changed");
+	CHECK(check(kh, "other.example", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "a line ending in CRLF still matches");
+	CHECK(line == 2, "matched line %d, expected 2", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
+static void test_short_host_names(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text), "db %s\nx %s\n", ed_a.line, ed_a.line);
+	path = write_file("short-names", text);
+	kh = load(path);
+
+	CHECK(check(kh, "db", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH, "a two-letter host name must match");
+	CHECK(line == 1, "two-letter name matched line %d, expected 1", line);
+	CHECK(check(kh, "x", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH, "a one-letter host name must match");
+	CHECK(line == 2, "one-letter name matched line %d, expected 2", line);
+	known_hosts_free(kh);
+	free(path);
+}
+
+static void test_empty_host_name(void)
+{
+	char text[4096];
+	struct known_hosts *kh;
+	const int *lines;
+	size_t n;
+	char *path;
+	int line;
+
+	snprintf(text, sizeof(text), "example.org, %s\na.example,,b.example %s\nother.example %s\n", ed_a.line,
+		 ed_a.line, ed_a.line);
+	path = write_file("empty-name", text);
+	kh = load(path);
+
+	n = known_hosts_bad_lines(kh, &lines);
+	CHECK(n == 2, "%zu bad lines, expected 2 (both lists with an empty name)", n);
+	CHECK(n < 1 || lines[0] == 1, "first bad line is %d, expected 1", lines[0]);
+	CHECK(n < 2 || lines[1] == 2, "second bad line is %d, expected 2", lines[1]);
+	CHECK(check(kh, "other.example", 22, &ed_a, &line) == KNOWN_HOSTS_MATCH,
+	      "an entry after lists with an empty name must still match");
+	known_hosts_free(kh);
+	free(path);
+}
+
 static void test_missing_file(void)
 {
 	char *path = NULL;
@@ -293,6 +442,12 @@ int main(void)
 	test_hashed();
 	test_changed_and_revoked();
 	test_bad_lines();
+	test_upper_case_entries();
+	test_hashed_wrong_length();
+	test_unpadded_key();
+	test_break_inside_line();
+	test_short_host_names();
+	test_empty_host_name();
 	test_missing_file();
 	test_algorithm_order();
 	test_format_entry();
