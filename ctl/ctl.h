@@ -52,5 +52,6 @@ extern const struct ctl_command cmd_cancel;
 extern const struct ctl_command cmd_retry;
 extern const struct ctl_command cmd_status;
 extern const struct ctl_command cmd_servers;
+extern const struct ctl_command cmd_prune;
 
 #endif

@@ -24,6 +24,7 @@ static const struct ctl_command *const commands[] = {
 	&cmd_retry,
 	&cmd_status,
 	&cmd_servers,
+	&cmd_prune,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
