@@ -12,9 +12,8 @@
 //
 // The database comes from the libpq variables PGHOST, PGPORT, PGUSER and
 // PGDATABASE.  For provisiond a daemon must already be running and
-// connected; for graphile-worker this script starts the worker itself in a
-// child process, so that the worker and the inserting client do not share an
-// event loop.  graphile-worker is loaded from bench/graphile/node_modules,
+// connected.  For graphile-worker this script starts the worker in a child
+// process, so the worker and the inserting client have separate event loops.  graphile-worker is loaded from bench/graphile/node_modules,
 // where bench/lib.sh installs it.
 'use strict';
 
@@ -100,7 +99,9 @@ function startGraphile(options) {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const listeners = new Set();
-  child.on('message', (message) => { if (process.env.BENCH_DEBUG) console.error('message', message); listeners.forEach((listener) => listener(message)); });
+  child.on('message', (message) => {
+    listeners.forEach((listener) => listener(message));
+  });
   const ready = new Promise((resolve, reject) => {
     const onReady = (message) => {
       if (message.ready) {

@@ -149,7 +149,7 @@ start_daemon() {
 		sleep 0.1
 	done
 	tail -n 20 "$WORK_DIR/provisiond.log" >&2
-	die "provisiond did not connect"
+	die "provisiond did not connect within 20 s; its log is above"
 }
 
 stop_daemon() {
