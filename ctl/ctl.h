@@ -57,5 +57,6 @@ extern const struct ctl_command cmd_status;
 extern const struct ctl_command cmd_servers;
 extern const struct ctl_command cmd_metrics;
 extern const struct ctl_command cmd_trust_host;
+extern const struct ctl_command cmd_prune;
 
 #endif

@@ -26,6 +26,7 @@ static const struct ctl_command *const commands[] = {
 	&cmd_servers,
 	&cmd_metrics,
 	&cmd_trust_host,
+	&cmd_prune,
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
