@@ -240,6 +240,9 @@ static void read_results(struct pgconn *c)
 			break;
 	}
 
+	/* Notifications that arrived behind the results were read with them; handle them now. */
+	drain_notifies(c);
+
 	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_BAD)
 		connection_failed(c, "the server closed the connection", PQerrorMessage(c->pg));
 }

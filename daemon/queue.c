@@ -204,8 +204,6 @@ static void flush_done(PGresult *res, void *arg)
 		log_info("%s task(s) failed transiently and were re-queued for a retry",
 			 PQgetvalue(res, 0, 2));
 	batch_clear(&q.inflight);
-	if (q.release_done == NULL)
-		q.claim_wanted = true;
 }
 
 /* Sends the batch in q.inflight. */
