@@ -259,12 +259,16 @@ static void send_spilled(void)
 	send_inflight();
 }
 
-/* Moves the buffer to the spill file while the database is away and the buffer is full. */
+/*
+ * Moves the buffer to the spill file while the database is away and the
+ * buffer, with a batch whose fate is not known yet, is full.
+ */
 static void spill_if_full(void)
 {
 	size_t bytes = batch_bytes(&q.pending);
 
-	if (q.ready || bytes <= (size_t)q.cfg->log_buffer_max)
+	if (q.ready || batch_empty(&q.pending) ||
+	    bytes + batch_bytes(&q.inflight) <= (size_t)q.cfg->log_buffer_max)
 		return;
 	if (spill_write(&q.pending) == 0)
 		log_notice("the database is unreachable; moved %zu bytes of task logs and statuses to %s",
@@ -294,9 +298,8 @@ static void last_batch_done(PGresult *res, void *arg)
 		return;
 	}
 	log_notice("batch %lld had not committed; writing it again", (long long)q.inflight_seq);
-	batch_concat(&q.inflight, &q.pending);
-	q.pending = q.inflight;
-	memset(&q.inflight, 0, sizeof(q.inflight));
+	/* Sent again at once: spilled and buffered rows are newer and must follow it. */
+	send_inflight();
 }
 
 /* Copies MESSAGE, cut at MAX_LOG_MESSAGE bytes on a UTF-8 character boundary. */
