@@ -27,7 +27,7 @@ bool batch_empty(const struct batch *b);
 /* Appends SRC's rows after DST's and empties SRC, keeping the order of log lines. */
 void batch_concat(struct batch *dst, struct batch *src);
 
-/* Returns the bytes of text a batch holds (messages, errors and results). */
+/* Returns the bytes of text in a batch (messages, errors and results). */
 size_t batch_bytes(const struct batch *b);
 
 #endif

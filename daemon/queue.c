@@ -22,7 +22,7 @@
 #define WRITE_FAILURES_DROP_LOGS 3
 #define WRITE_FAILURES_DROP_ALL 6
 
-/* Longest log message stored; longer ones are cut and marked. */
+/* Maximum length of a stored log message; longer ones are cut and marked. */
 #define MAX_LOG_MESSAGE (64 * 1024)
 
 /* Task ids sent with a lease renewal. */
@@ -528,10 +528,10 @@ static bool held_in(PGresult *res, int64_t task_id)
 	return false;
 }
 
-/* Stops a worker whose task this daemon no longer holds in the database. */
+/* Stops a worker whose task is no longer claimed by this daemon in the database. */
 static void check_still_held(int64_t task_id, void *arg)
 {
-	/* A task dispatched after the renewal was sent is not in its answer. */
+	/* A task dispatched after the renewal was sent is not in its result. */
 	if (!was_sent(task_id) || held_in(arg, task_id))
 		return;
 	workers_abandon(task_id, "the lease was lost (the database was unreachable for longer "
@@ -656,10 +656,9 @@ static void lease_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /*
  * Pauses the workers' events while more than log_buffer_max bytes wait for
- * the database, and resumes them below half of it.
- * NOTE: the buffer is only held in memory, with this bound; it is not
- * spilled to a file, so a daemon killed during an outage loses it (the
- * tasks themselves are recovered through their leases).
+ * the database, and resumes them below half of it.  This happens when the
+ * spill file cannot take the rows, or while the database is connected but
+ * rejects writes, because spill_if_full only spills during an outage.
  */
 static void apply_backpressure(void)
 {

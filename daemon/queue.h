@@ -19,7 +19,7 @@
 struct queue_events {
 	/* The database is connected, the schema is current and this daemon is registered. */
 	void (*ready)(void *arg);
-	/* The schema is older than this daemon; MESSAGE says what to run. */
+	/* The schema is older than this daemon; MESSAGE names the command to run. */
 	void (*fatal)(const char *message, void *arg);
 	void *arg;
 };

@@ -111,7 +111,7 @@ static int open_file(void)
 	}
 	load_offset();
 	if (fstat(fd, &st) == 0 && st.st_size > read_offset)
-		log_notice("spill file %s holds %lld bytes not yet written to the database", path,
+		log_notice("spill file %s contains %lld bytes not yet written to the database", path,
 			   (long long)(st.st_size - read_offset));
 	return 0;
 }

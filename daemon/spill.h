@@ -5,7 +5,7 @@
  * STATE_DIR/spill-<daemon name>.dat, flushed to disk, and read back in
  * order once the database is reachable again.
  * NOTE: a daemon name includes its pid, so a spill file left by a daemon
- * that was killed during an outage is not replayed by the next daemon; its
+ * that was killed during an outage is not replayed by the next daemon.  Its
  * rows stay in the file, and their tasks are recovered through their leases.  The read position is kept
  * beside it in a .offset file, so a daemon that restarts under the same
  * name does not write a batch twice.

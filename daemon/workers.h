@@ -15,7 +15,7 @@
 
 #include "config.h"
 
-/* How a task ended, as reported to the queue. */
+/* The end of a task, as reported to the queue. */
 struct task_outcome {
 	int64_t task_id;
 	const char *status;	/* succeeded, warning, failed or cancelled */

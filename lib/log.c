@@ -20,9 +20,9 @@ static const char *const level_names[] = {
 };
 
 /*
- * JOURNAL_STREAM holds "device:inode" of the stream journald connected to
- * stderr; it is only trusted when stderr is still that stream, so output
- * redirected by a child's caller gets timestamps again.
+ * JOURNAL_STREAM contains "device:inode" of the stream journald connected
+ * to stderr.  It is only trusted while stderr is still that stream, so
+ * output redirected by a child's caller gets timestamps again.
  */
 static int stderr_is_journal(void)
 {

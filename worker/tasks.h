@@ -1,5 +1,5 @@
 /*
- * What every task implementation receives and returns.  An implementation
+ * The interface of every task implementation.  An implementation
  * logs through report_log(), fills ctx->result if it has a summary, and
  * returns 0 on success or -1 with ctx->error set.
  */
