@@ -304,7 +304,7 @@ static int ssh_handshake(struct ssh_conn *c, const struct known_hosts *kh, struc
 static void host_key_fingerprint(struct ssh_conn *c, char *buf, size_t size)
 {
 	const char *hash = libssh2_hostkey_hash(c->session, LIBSSH2_HOSTKEY_HASH_SHA256);
-	char encoded[64];
+	char encoded[48];	/* 43 characters for 32 bytes, unpadded */
 
 	if (hash == NULL) {
 		snprintf(buf, size, "(SHA256 fingerprint unavailable)");
