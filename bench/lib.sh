@@ -73,10 +73,12 @@ build_release() {
 	if [ -z "${PROVISIOND:-}" ]; then
 		log "building provisiond (Release) in $build"
 		cmake -S "$ROOT" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-		cmake --build "$build" -j "$(nproc)" --target provisiond provisiond-worker provisionctl >/dev/null
+		cmake --build "$build" -j "$(nproc)" --target provisiond provisiond-worker provisionctl \
+			sync-tree >/dev/null
 		PROVISIOND=$build/daemon/provisiond
 		PROVISIOND_WORKER=$build/worker/provisiond-worker
 		PROVISIONCTL=$build/ctl/provisionctl
+		SYNC_TREE=$build/tests/sync/sync-tree
 	fi
 	for program in "$PROVISIOND" "$PROVISIOND_WORKER" "$PROVISIONCTL"; do
 		[ -x "$program" ] || die "$program is missing; build the project first"
