@@ -1,9 +1,9 @@
 #!/bin/bash
 # cmake --install into a staging folder (DESTDIR): the FHS layout, a config
 # file that a second install keeps, man pages that format without warnings
-# and document every setting and command, the worker_program default, and
-# the Debian package that cpack builds.  Nothing is installed on this
-# machine's own paths.
+# and document every setting and command, the worker_program default, the
+# shared libraries each program links, and the Debian package that cpack
+# builds.  Nothing is installed on this machine's own paths.
 . "$(dirname "$0")/../lib.sh"
 
 [ -n "${PROVISION_BUILD_DIR:-}" ] || die "PROVISION_BUILD_DIR must name the build folder"
@@ -64,6 +64,29 @@ assert_contains "$(cat "$TEST_DIR/check.out")" "is valid; effective settings" "o
 worker=$(sed -n 's/^worker_program = //p' "$TEST_DIR/check.out")
 assert_eq "$worker" "$prefix/libexec/provisiond/provisiond-worker" "compiled-in worker_program default"
 [ -x "$stage$worker" ] || fail "the default worker_program $worker is not installed"
+
+# ---- shared libraries ----
+
+# needed_libraries PROGRAM: the DT_NEEDED entries of PROGRAM, one a line.
+needed_libraries() {
+	readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'
+}
+
+if command -v readelf >/dev/null; then
+	# The daemon maps only what it calls: SSH and MySQL run in the worker.
+	daemon_needed=$(needed_libraries "$stage$prefix/sbin/provisiond")
+	assert_contains "$daemon_needed" "libpq.so" "shared libraries of provisiond"
+	for library in libssh2 libmariadb; do
+		assert_not_contains "$daemon_needed" "$library" "shared libraries of provisiond"
+	done
+	worker_needed=$(needed_libraries "$stage$prefix/libexec/provisiond/provisiond-worker")
+	for library in libssh2 libmariadb; do
+		assert_contains "$worker_needed" "$library" "shared libraries of provisiond-worker"
+	done
+	assert_not_contains "$worker_needed" "libpq" "shared libraries of provisiond-worker"
+else
+	log "readelf is missing; the shared libraries are not checked"
+fi
 
 # ---- man pages ----
 
