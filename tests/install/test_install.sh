@@ -73,10 +73,11 @@ needed_libraries() {
 }
 
 if command -v readelf >/dev/null; then
-	# The daemon maps only what it calls: SSH and MySQL run in the worker.
+	# The daemon maps only what it calls: SSH and MySQL run in the worker,
+	# and the systemd notify protocol needs no libsystemd.
 	daemon_needed=$(needed_libraries "$stage$prefix/sbin/provisiond")
 	assert_contains "$daemon_needed" "libpq.so" "shared libraries of provisiond"
-	for library in libssh2 libmariadb; do
+	for library in libssh2 libmariadb libsystemd; do
 		assert_not_contains "$daemon_needed" "$library" "shared libraries of provisiond"
 	done
 	worker_needed=$(needed_libraries "$stage$prefix/libexec/provisiond/provisiond-worker")
@@ -143,9 +144,7 @@ if command -v cpack >/dev/null && command -v dpkg-deb >/dev/null; then
 	for package in libev4 libpq5 libssh2-1 libmariadb3 libjansson4; do
 		assert_contains "$depends" "$package" "Depends of the package"
 	done
-	if grep -q '^WITH_SYSTEMD:BOOL=ON' "$PROVISION_BUILD_DIR/CMakeCache.txt"; then
-		assert_contains "$depends" "libsystemd0" "Depends of the package"
-	fi
+	assert_not_contains "$depends" "libsystemd0" "Depends of the package"
 
 	dpkg-deb -e "$deb" "$TEST_DIR/control"
 	assert_eq "$(cat "$TEST_DIR/control/conffiles")" "$conf" "conffiles of the package"
