@@ -85,6 +85,15 @@ if command -v readelf >/dev/null; then
 		assert_contains "$worker_needed" "$library" "shared libraries of provisiond-worker"
 	done
 	assert_not_contains "$worker_needed" "libpq" "shared libraries of provisiond-worker"
+
+	# GnuTLS, which libpq loads through libldap, must find the daemon's
+	# _gnutls_global_init_skip and skip its initialisation at load time.
+	if ldd "$stage$prefix/sbin/provisiond" | grep libgnutls >/dev/null; then
+		bindings=$(LD_DEBUG=bindings "$stage$prefix/sbin/provisiond" -V 2>&1 | grep _gnutls_global_init_skip || true)
+		assert_contains "$bindings" "to $stage$prefix/sbin/provisiond" "binding of _gnutls_global_init_skip"
+	else
+		log "libpq does not load GnuTLS here; the binding of _gnutls_global_init_skip is not checked"
+	fi
 else
 	log "readelf is missing; the shared libraries are not checked"
 fi
