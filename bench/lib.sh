@@ -20,6 +20,7 @@ BENCH_NAME=$(basename "$0")
 WORK_DIR=""
 PG_DIR=""
 DB=""
+DB_SOCKET=""
 DAEMON_PID=""
 
 log() {
@@ -103,6 +104,8 @@ start_database() {
 	eval "$env_lines"
 	export PGHOST PGPORT PGUSER PGDATABASE
 	DB="host=$PGHOST port=$PGPORT user=$PGUSER dbname=$PGDATABASE"
+	# pg-fixture puts the server's Unix socket in PG_DIR/run.
+	DB_SOCKET="host=$PG_DIR/run port=$PGPORT user=$PGUSER dbname=$PGDATABASE"
 
 	# pg_stat_statements counts the statements each peer runs per task; it
 	# can only be loaded at server start.
@@ -130,12 +133,13 @@ bench_setup() {
 
 # start_daemon [SETTING=VALUE...]: writes a config file with these settings
 # and runs provisiond in the background until stop_daemon.  It waits until
-# the daemon is connected and claiming.
+# the daemon is connected and claiming.  The daemon connects with DAEMON_DB
+# when it is set, else with DB.
 start_daemon() {
 	local config=$WORK_DIR/provisiond.conf line i
 
 	{
-		echo "database = \"$DB\""
+		echo "database = \"${DAEMON_DB:-$DB}\""
 		echo "worker_program = $PROVISIOND_WORKER"
 		echo "base_dir = $WORK_DIR"
 		for line in "$@"; do

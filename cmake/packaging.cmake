@@ -48,11 +48,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 
-set(provisiond_depends "libc6, libev4, libpq5, libssh2-1, libmariadb3, libjansson4")
-if(WITH_SYSTEMD)
-  string(APPEND provisiond_depends ", libsystemd0")
-endif()
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "${provisiond_depends}")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6, libev4, libpq5, libssh2-1, libmariadb3, libjansson4")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql-client, openssh-client")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql")
 

@@ -20,7 +20,6 @@
 #include "log.h"
 #include "queue.h"
 #include "sdnotify.h"
-#include "ssh.h"
 #include "versions.h"
 #include "workers.h"
 #include "xalloc.h"
@@ -252,16 +251,13 @@ static void check_file(const char *setting, const char *path, bool secret)
 
 static int check_config(const struct config *cfg, const char *path)
 {
-	char ssh_support[512];
 	int rc = 0;
 
 	printf("# %s is valid; effective settings:\n", path);
 	config_dump(cfg, stdout);
 	printf("# ");
 	versions_print(stdout, "\n# ");
-	ssh_describe_library(ssh_support, sizeof(ssh_support));
-	printf("\n# %s\n", ssh_support);
-	fflush(stdout);
+	printf("\n");
 
 	check_file("ssh_private_key", cfg->ssh_private_key, true);
 	check_file("ssh_known_hosts", cfg->ssh_known_hosts, false);
@@ -269,7 +265,10 @@ static int check_config(const struct config *cfg, const char *path)
 		fprintf(stderr, "provisiond: worker_program %s is not executable: %s; set worker_program "
 			"to the path of provisiond-worker\n", cfg->worker_program, strerror(errno));
 		rc = 1;
+	} else if (versions_print_worker(cfg->worker_program, stdout, "# ") != 0) {
+		rc = 1;
 	}
+	fflush(stdout);
 	return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
- * systemd's notify protocol (sd_notify).  Without libsystemd, or when the
+ * systemd's notify protocol (sd_notify(3)), without libsystemd.  When the
  * daemon does not run under systemd (no NOTIFY_SOCKET), every call does
- * nothing.
+ * nothing.  A message that cannot be sent is logged as a warning.
  */
 #ifndef PROVISIOND_SDNOTIFY_H
 #define PROVISIOND_SDNOTIFY_H

@@ -27,6 +27,11 @@
  * stops the task (lease_guard.h).  It exits with WORKER_EXIT_OK when the request pipe
  * reaches end of file, which is how the daemon retires it, and it dies with
  * the daemon through PR_SET_PDEATHSIG.
+ *
+ * Started as "provisiond-worker --versions", without the pipes, the worker
+ * writes its version and those of the libraries it links, one per line, to
+ * standard output and exits with WORKER_EXIT_OK.  provisiond -t prints them,
+ * because the daemon itself links neither libssh2 nor MariaDB Connector/C.
  */
 #ifndef PROVISION_PROTO_H
 #define PROVISION_PROTO_H
@@ -37,6 +42,8 @@
 
 #define PROTO_FD_REQUESTS 3
 #define PROTO_FD_EVENTS 4
+
+#define PROTO_VERSIONS_OPTION "--versions"
 
 #define PROTO_MAX_LINE (4 * 1024 * 1024)
 

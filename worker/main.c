@@ -11,6 +11,9 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <jansson.h>
+#include <mysql.h>
+
 #include "lease_guard.h"
 #include "log.h"
 #include "proto.h"
@@ -196,14 +199,27 @@ static int serve(void)
 	return WORKER_EXIT_OK;
 }
 
+/* Prints the versions that provisiond -t shows for the worker (see proto.h). */
+static int print_versions(void)
+{
+	char ssh_support[512];
+
+	ssh_describe_library(ssh_support, sizeof(ssh_support));
+	printf("provisiond-worker %s\n%s\nMariaDB Connector/C %s\njansson %s\n", PROVISIOND_VERSION,
+	       ssh_support, mysql_get_client_info(), jansson_version_str());
+	return fflush(stdout) == 0 ? WORKER_EXIT_OK : WORKER_EXIT_IO;
+}
+
 int main(int argc, char **argv)
 {
 	log_init("provisiond-worker");
+	if (argc == 2 && strcmp(argv[1], PROTO_VERSIONS_OPTION) == 0)
+		return print_versions();
 	if (argc != 3 || strcmp(argv[1], "--parent") != 0 ||
 	    fcntl(PROTO_FD_REQUESTS, F_GETFD) < 0 || fcntl(PROTO_FD_EVENTS, F_GETFD) < 0) {
 		fprintf(stderr, "provisiond-worker is started by provisiond with its pipes on "
-			"descriptors %d and %d; it is not meant to be run by hand\n",
-			PROTO_FD_REQUESTS, PROTO_FD_EVENTS);
+			"descriptors %d and %d; it is not meant to be run by hand, except with %s\n",
+			PROTO_FD_REQUESTS, PROTO_FD_EVENTS, PROTO_VERSIONS_OPTION);
 		return WORKER_EXIT_USAGE;
 	}
 	install_sigterm_handler();

@@ -1,6 +1,9 @@
 #!/bin/bash
 # provisiond -t accepts a valid file and rejects invalid ones with the line
-# and key.  The daemon exits on a database without the current schema.
+# and key.  It prints the libraries of the daemon and, through
+# provisiond-worker --versions, of the worker, and rejects a worker_program
+# that is not provisiond-worker.  The daemon exits on a database without the
+# current schema.
 . "$(dirname "$0")/../lib.sh"
 
 test_setup
@@ -18,6 +21,17 @@ check_config valid
 assert_eq "$STATUS" 0 "exit status of provisiond -t on a valid file (output: $OUTPUT)"
 assert_contains "$OUTPUT" "workers = 3" "effective settings printed by provisiond -t"
 assert_contains "$OUTPUT" "is valid" "verdict printed by provisiond -t"
+assert_contains "$OUTPUT" "# libpq " "daemon library versions printed by provisiond -t"
+assert_contains "$OUTPUT" "# provisiond-worker " "worker version printed by provisiond -t"
+assert_contains "$OUTPUT" "# libssh2 " "worker libssh2 support printed by provisiond -t"
+assert_contains "$OUTPUT" "user keys:" "worker libssh2 support printed by provisiond -t"
+assert_contains "$OUTPUT" "# MariaDB Connector/C " "worker library versions printed by provisiond -t"
+
+# ---- a worker_program that runs but is not provisiond-worker ----
+write_config not_worker "worker_program = /bin/false" >/dev/null
+check_config not_worker
+assert_ne "$STATUS" 0 "exit status of provisiond -t with worker_program /bin/false"
+assert_contains "$OUTPUT" "/bin/false --versions exited with status 1" "error for worker_program /bin/false"
 
 # ---- invalid files: each case is a name, the bad line, and the key ----
 # write_config writes five lines, so the bad line is line 6.
