@@ -60,6 +60,7 @@ static ssize_t recv_limited(libssh2_socket_t fd, void *buf, size_t len, int flag
 
 static void set_recv_callback(struct ssh_conn *c)
 {
+	/* NOTE: only the libssh2 1.10 branch has been built; 1.11.1 deprecates callback_set. */
 #if LIBSSH2_VERSION_NUM >= 0x010b01
 	libssh2_session_callback_set2(c->session, LIBSSH2_CALLBACK_RECV, (libssh2_cb_generic *)recv_limited);
 #else
