@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -22,7 +23,7 @@ struct check {
 	struct mysql_check_error *err;
 
 	MYSQL *admin;
-	char admin_account[1100];	/* CURRENT_USER() quoted as 'user'@'host' for SQL */
+	char admin_account[1660];	/* CURRENT_USER() quoted as 'user'@'host' for SQL */
 	char db[64];
 	char user[32];
 	char password[40];
@@ -98,27 +99,64 @@ static unsigned int port_of(const struct mysql_check_target *t)
 }
 
 /*
- * Finds the account in a server message such as "Access denied for user
- * 'u'@'h' (using password: YES)" and writes it as 'u'@'h' into BUF.
- * Returns false when the message names none.
+ * Finds the host in a server message such as "Access denied for user
+ * 'u'@'h' (using password: YES)" and writes it into BUF.  The server does
+ * not escape the user name there, so the host is taken after the last
+ * "'@'", which a host cannot contain.  Returns false when the message
+ * names none.
  */
-static bool account_in_message(const char *msg, char *buf, size_t size)
+static bool host_in_message(const char *msg, char *buf, size_t size)
 {
-	const char *start = strstr(msg, "user '");
-	const char *at;
+	const char *at = NULL;
 	const char *end;
 
-	if (start == NULL)
-		return false;
-	start += 5;
-	at = strstr(start, "'@'");
+	for (const char *p = strstr(msg, "'@'"); p != NULL; p = strstr(p + 1, "'@'"))
+		at = p;
 	if (at == NULL)
 		return false;
 	end = strchr(at + 3, '\'');
 	if (end == NULL)
 		return false;
-	snprintf(buf, size, "%.*s", (int)(end - start + 1), start);
+	snprintf(buf, size, "%.*s", (int)(end - at - 3), at + 3);
 	return true;
+}
+
+/* Appends CH to BUF, which contains *USED bytes of SIZE, if it fits. */
+static void append_char(char *buf, size_t size, size_t *used, char ch)
+{
+	if (*used + 1 < size)
+		buf[(*used)++] = ch;
+	buf[*used] = '\0';
+}
+
+/* Appends S, sanitized, in single quotes with a backslash before each quote and backslash. */
+static void append_quoted(char *buf, size_t size, size_t *used, const char *s)
+{
+	char *shown = text_sanitize_dup(s, strlen(s));
+
+	append_char(buf, size, used, '\'');
+	for (const char *p = shown; *p != '\0'; p++) {
+		if (*p == '\'' || *p == '\\')
+			append_char(buf, size, used, '\\');
+		append_char(buf, size, used, *p);
+	}
+	append_char(buf, size, used, '\'');
+	free(shown);
+}
+
+/*
+ * Writes USER and HOST into BUF as the account 'user'@'host' for an SQL
+ * statement that an operator pastes into the mysql client.  The backslash
+ * escapes are right in the default sql_mode, without NO_BACKSLASH_ESCAPES.
+ */
+static void quote_account_for_advice(const char *user, const char *host, char *buf, size_t size)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	append_quoted(buf, size, &used, user);
+	append_char(buf, size, &used, '@');
+	append_quoted(buf, size, &used, host);
 }
 
 /* Fills c->err for a failed connect of USER and returns -1. */
@@ -127,7 +165,8 @@ static int connect_failed(struct check *c, MYSQL *m, const char *step, const cha
 	const struct mysql_check_target *t = c->t;
 	unsigned int code = mysql_errno(m);
 	char msg[1024];
-	char account[300];
+	char host[300];
+	char account[1660];
 
 	last_error(c, m, msg, sizeof(msg));
 	/* Connector/C 3.3 reports a client plugin that fails to load with error 1045, so the text decides. */
@@ -164,8 +203,9 @@ static int connect_failed(struct check *c, MYSQL *m, const char *step, const cha
 		return -1;
 	case ER_ACCESS_DENIED_ERROR:
 	case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:
-		if (!account_in_message(msg, account, sizeof(account)))
-			snprintf(account, sizeof(account), "'%s'@'<master host>'", user);
+		if (!host_in_message(msg, host, sizeof(host)))
+			snprintf(host, sizeof(host), "<master host>");
+		quote_account_for_advice(user, host, account, sizeof(account));
 		set_error(c, step, false,
 			  "access denied: %s; the server saw the login as %s, so check admin_user and "
 			  "admin_password in provision.db_credentials, or create the account on the database "
@@ -174,11 +214,12 @@ static int connect_failed(struct check *c, MYSQL *m, const char *step, const cha
 			  msg, account, account, account);
 		return -1;
 	case ER_HOST_NOT_PRIVILEGED:
+		quote_account_for_advice(user, "<that host>", account, sizeof(account));
 		set_error(c, step, false,
 			  "%s; the server has no account %s for the host the master connects from; create one: "
-			  "CREATE USER '%s'@'<that host>' IDENTIFIED BY '<password>'; GRANT ALL PRIVILEGES ON *.* "
-			  "TO '%s'@'<that host>' WITH GRANT OPTION;",
-			  msg, user, user, user);
+			  "CREATE USER %s IDENTIFIED BY '<password>'; GRANT ALL PRIVILEGES ON *.* TO %s "
+			  "WITH GRANT OPTION;",
+			  msg, user, account, account);
 		return -1;
 	default:
 		set_error(c, step, false, "connecting to %s port %u as %s failed: %s (error %u)", t->host,
@@ -247,8 +288,8 @@ static int random_text(char *buf, size_t len, const char *alphabet)
 static void quote_account(MYSQL *m, const char *user_at_host, char *buf, size_t size)
 {
 	const char *at = strrchr(user_at_host, '@');
-	char user[200], host[300];
-	char user_q[401], host_q[601];
+	char user[520], host[300];		/* 128 characters of up to 4 bytes; a host name of 255 */
+	char user_q[1041], host_q[601];
 
 	if (at == NULL)
 		at = user_at_host + strlen(user_at_host);
@@ -267,6 +308,65 @@ static bool host_valid(const char *host)
 	if (len == 0 || len > 255)
 		return false;
 	return strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.:-_%") == len;
+}
+
+/* Returns the number of characters in UTF-8 text S: the bytes that do not continue a sequence. */
+static size_t utf8_length(const char *s)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/* Returns true if UTF-8 text S contains a C0 control, DEL or a C1 control (U+0080 to U+009F). */
+static bool has_control_char(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return true;
+	}
+	return false;
+}
+
+int mysql_check_validate(const struct mysql_check_target *target, struct mysql_check_error *err)
+{
+	struct check c = { .t = target, .err = err };
+	const char *store = "store the right value with SELECT provision.set_db_credentials(server_id, user, password)";
+	char shown[600];
+	size_t chars = utf8_length(target->user);
+
+	memset(err, 0, sizeof(*err));
+	err->step = "";
+	text_sanitize(target->user, strlen(target->user), shown, sizeof(shown));
+
+	if (has_control_char(target->user)) {
+		set_error(&c, "credentials", false, "admin_user \"%s\" contains a control character (shown as \\xNN); "
+			  "%s, with the name exactly as CREATE USER on the database server spells it", shown, store);
+		return -1;
+	}
+	if (chars == 0) {
+		set_error(&c, "credentials", false, "admin_user is empty, which the server would take as the "
+			  "anonymous account; %s", store);
+		return -1;
+	}
+	if (chars > MYSQL_CHECK_USER_MAX_CHARS) {
+		set_error(&c, "credentials", false, "admin_user \"%s\" has %zu characters, more than the %d that "
+			  "MariaDB 10.11 accepts (MySQL 5.7.8 and later: 32); create an account with a shorter name on the "
+			  "database server and %s", shown, chars, MYSQL_CHECK_USER_MAX_CHARS, store);
+		return -1;
+	}
+	if (strlen(target->password) > MYSQL_CHECK_PASSWORD_MAX_BYTES) {
+		set_error(&c, "credentials", false, "admin_password has %zu bytes, more than the %d that provisiond "
+			  "accepts; set a shorter password on the database server (ALTER USER) and %s",
+			  strlen(target->password), MYSQL_CHECK_PASSWORD_MAX_BYTES, store);
+		return -1;
+	}
+	return 0;
 }
 
 /* Connects as the admin and records the version, CURRENT_USER() and USER(). */
@@ -473,8 +573,8 @@ int mysql_check_run(const struct mysql_check_target *target, mysql_check_log_fn 
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	memset(err, 0, sizeof(*err));
-	err->step = "";
+	if (mysql_check_validate(target, err) != 0)
+		return -1;
 
 	if (random_text(hex, 12, "0123456789abcdef") != 0 ||
 	    random_text(secret, 24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != 0) {

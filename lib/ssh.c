@@ -61,12 +61,6 @@ bool ssh_library_has_rsa_sha2(void)
 
 /* ---- TCP connect ---- */
 
-static bool errno_is_transient(int e)
-{
-	return e == ECONNREFUSED || e == ETIMEDOUT || e == ENETUNREACH || e == EHOSTUNREACH ||
-	       e == ECONNRESET || e == ECONNABORTED || e == ENETDOWN || e == EHOSTDOWN;
-}
-
 static const char *connect_hint(int e)
 {
 	switch (e) {
@@ -173,7 +167,7 @@ static int tcp_connect(struct ssh_conn *c, struct ssh_error *err)
 				      "connection to %s port %d timed out after %g s; %s", address, c->port,
 				      c->timeouts.connect, connect_hint(ETIMEDOUT));
 		else
-			ssh_error_set(err, c, SSH_STEP_CONNECT, errno_is_transient(last_errno),
+			ssh_error_set(err, c, SSH_STEP_CONNECT, ssh_errno_is_transient(last_errno),
 				      "connection to %s port %d failed: %s; %s", address, c->port,
 				      strerror(last_errno), connect_hint(last_errno));
 		return -1;
@@ -183,119 +177,6 @@ static int tcp_connect(struct ssh_conn *c, struct ssh_error *err)
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	setsockopt(c->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	return 0;
-}
-
-/* ---- SSH handshake ---- */
-
-/*
- * Waits for the server's first bytes and copies them, sanitized, into
- * FIRST_LINE when they are not an SSH version line.  libssh2 consumes the
- * banner itself and reports only "failed to receive banner", so this peek
- * is what lets the error show what a non-SSH service sent.
- */
-static int peek_banner(struct ssh_conn *c, double deadline, char *first_line, size_t size,
-		       struct ssh_error *err)
-{
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-	char buf[256];
-	ssize_t n;
-	int rc;
-
-	first_line[0] = '\0';
-	for (;;) {
-		double remaining = deadline - ssh_now();
-
-		if (remaining <= 0) {
-			ssh_error_set(err, c, SSH_STEP_HANDSHAKE, true,
-				      "the server accepted the TCP connection but sent no SSH version line within %g s; "
-				      "check that port %d is the SSH port, and sshd's MaxStartups if it is overloaded",
-				      c->timeouts.handshake, c->port);
-			return -1;
-		}
-		rc = poll(&pfd, 1, (int)(remaining * 1000) + 1);
-		if (rc > 0)
-			break;
-		if (rc < 0 && errno != EINTR) {
-			ssh_error_set(err, c, SSH_STEP_HANDSHAKE, true, "poll failed: %s", strerror(errno));
-			return -1;
-		}
-	}
-
-	n = recv(c->fd, buf, sizeof(buf) - 1, MSG_PEEK);
-	if (n == 0) {
-		ssh_error_set(err, c, SSH_STEP_HANDSHAKE, true,
-			      "the server closed the connection before the SSH handshake; check sshd's "
-			      "MaxStartups and any address filters (AllowUsers, firewalls, fail2ban)");
-		return -1;
-	}
-	if (n < 0) {
-		ssh_error_set(err, c, SSH_STEP_HANDSHAKE, errno_is_transient(errno),
-			      "reading from the server failed: %s", strerror(errno));
-		return -1;
-	}
-
-	buf[n] = '\0';
-	if (n < 4 || memcmp(buf, "SSH-", 4) != 0)
-		text_sanitize(buf, strcspn(buf, "\r\n"), first_line, size);
-	return 0;
-}
-
-/*
- * Puts the host key algorithms whose key type known_hosts holds for this
- * server first, as OpenSSH does.  Otherwise libssh2 would pick its own
- * favorite (ECDSA in 1.10) and report a server whose ed25519 key is known
- * as an unknown host.
- */
-static void prefer_known_host_key_types(struct ssh_conn *c, const struct known_hosts *kh)
-{
-	const char **algs = NULL;
-	char order[1024];
-	int n;
-
-	n = libssh2_session_supported_algs(c->session, LIBSSH2_METHOD_HOSTKEY, &algs);
-	if (n <= 0)
-		return;
-	if (known_hosts_order_algorithms(kh, c->hostname, c->port, algs, n, order, sizeof(order)) > 0) {
-		log_debug("server %s: host key algorithms %s", c->server_name, order);
-		libssh2_session_method_pref(c->session, LIBSSH2_METHOD_HOSTKEY, order);
-	}
-	libssh2_free(c->session, algs);
-}
-
-static int ssh_handshake(struct ssh_conn *c, const struct known_hosts *kh, struct ssh_error *err)
-{
-	double deadline = ssh_now() + c->timeouts.handshake;
-	char first_line[512];
-	int rc;
-
-	prefer_known_host_key_types(c, kh);
-
-	if (peek_banner(c, deadline, first_line, sizeof(first_line), err) != 0)
-		return -1;
-
-	while ((rc = libssh2_session_handshake(c->session, c->fd)) == LIBSSH2_ERROR_EAGAIN) {
-		if (ssh_wait_socket(c, deadline) != 0)
-			break;
-	}
-	if (rc == 0) {
-		c->handshake_done = true;
-		return 0;
-	}
-
-	if (first_line[0] != '\0')
-		ssh_error_set(err, c, SSH_STEP_HANDSHAKE, false,
-			      "protocol error: the server sent \"%s\" instead of an SSH version line; "
-			      "check that port %d is the server's SSH port", first_line, c->port);
-	else if (rc == LIBSSH2_ERROR_EAGAIN)
-		ssh_error_set(err, c, SSH_STEP_HANDSHAKE, true,
-			      "timed out after %g s during key exchange; check the server's load and sshd log",
-			      c->timeouts.handshake);
-	else
-		ssh_error_set(err, c, SSH_STEP_HANDSHAKE, ssh_error_is_transport(rc),
-			      "SSH handshake failed: %s (libssh2 error %d); check that the server runs a "
-			      "current OpenSSH and allows an algorithm libssh2 %s supports",
-			      ssh_last_error_text(c), rc, libssh2_version(0));
-	return -1;
 }
 
 /* ---- host key ---- */

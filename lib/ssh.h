@@ -5,7 +5,10 @@
  * that this module owns.  The socket and libssh2 both run non-blocking, and
  * every step waits in poll() against its own deadline (struct
  * ssh_timeouts), so a server that accepts a connection and then never
- * replies costs at most that step's timeout.  A worker runs one task at a
+ * replies costs at most that step's timeout.  The handshake also ends at
+ * its deadline when the server keeps sending, and after
+ * SSH_HANDSHAKE_MAX_BYTES, so a server that streams text instead of SSH
+ * costs neither more time nor more memory.  A worker runs one task at a
  * time, so blocking the worker in poll() is intended; nothing here is
  * thread-safe, and one connection must stay in one thread.
  *
@@ -49,6 +52,12 @@ struct ssh_timeouts {
 	double sftp;		/* each SFTP request, including opening the SFTP channel */
 	double close;
 };
+
+/*
+ * Bytes a server may send during the handshake.  A real handshake takes a
+ * few KiB; the limit ends one with a server that streams text.
+ */
+#define SSH_HANDSHAKE_MAX_BYTES (64 * 1024)
 
 /* Fills *t with defaults: 10 s connect, 15 s handshake, 15 s auth, 60 s SFTP, 5 s close. */
 void ssh_timeouts_default(struct ssh_timeouts *t);

@@ -101,6 +101,12 @@ const char *ssh_last_error_text(const struct ssh_conn *conn)
 	return msg != NULL && msg[0] != '\0' ? msg : "no error text";
 }
 
+bool ssh_errno_is_transient(int e)
+{
+	return e == ECONNREFUSED || e == ETIMEDOUT || e == ENETUNREACH || e == EHOSTUNREACH ||
+	       e == ECONNRESET || e == ECONNABORTED || e == ENETDOWN || e == EHOSTDOWN;
+}
+
 bool ssh_error_is_transport(int rc)
 {
 	switch (rc) {

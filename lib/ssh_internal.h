@@ -10,7 +10,16 @@
 
 #include <libssh2.h>
 
+#include "known_hosts.h"
 #include "ssh.h"
+
+/* The reason the receive limits of the handshake ended a read (see ssh_handshake). */
+enum ssh_recv_stop {
+	SSH_RECV_NOT_STOPPED,
+	SSH_RECV_DEADLINE,	/* the handshake deadline passed */
+	SSH_RECV_TOO_MUCH,	/* the server sent SSH_HANDSHAKE_MAX_BYTES */
+	SSH_RECV_CLOSED,	/* the server closed the connection */
+};
 
 struct ssh_conn {
 	char *server_name;
@@ -24,6 +33,12 @@ struct ssh_conn {
 	int fd;
 	LIBSSH2_SESSION *session;
 	bool handshake_done;
+
+	/* Limits on libssh2's reads while recv_limited is set, kept by ssh_handshake.c. */
+	bool recv_limited;
+	double recv_deadline;		/* ssh_now() seconds */
+	size_t recv_bytes;		/* bytes received since the limits were set */
+	enum ssh_recv_stop recv_stop;
 
 	size_t max_output;
 	size_t max_line;
@@ -50,6 +65,17 @@ void ssh_error_set(struct ssh_error *err, const struct ssh_conn *conn, enum ssh_
 
 /* Returns libssh2's text for the session's last error, or "no error text". */
 const char *ssh_last_error_text(const struct ssh_conn *conn);
+
+/* Returns true for connect and socket errnos after which a retry may succeed. */
+bool ssh_errno_is_transient(int e);
+
+/*
+ * Runs the SSH handshake on the connected socket c->fd, until the key
+ * exchange is done, within the handshake timeout and reading at most
+ * SSH_HANDSHAKE_MAX_BYTES.  Host key types that KH lists for the server
+ * are asked for first.  Returns 0, or -1 with *err filled.
+ */
+int ssh_handshake(struct ssh_conn *c, const struct known_hosts *kh, struct ssh_error *err);
 
 /* Returns true for libssh2 errors that mean the connection itself broke. */
 bool ssh_error_is_transport(int rc);

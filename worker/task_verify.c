@@ -16,7 +16,8 @@
  * server_<name> file itself.  See webserver.h for the commands.
  *
  * A db service (mysql) adds the checks of mysql_check.h with the
- * credentials from provision.db_credentials.
+ * credentials from provision.db_credentials, which are checked before
+ * any remote action.
  *
  * The worker cannot write the database: the result carries
  * "verified": true when every check passed without a warning, and the
@@ -55,6 +56,7 @@ struct verify {
 	const char *master_base_dir;
 	struct ssh_conn *conn;
 	json_t *result;
+	struct mysql_check_target db;	/* the db service's admin login, when there is one */
 };
 
 /* Returns true if NAME can be used as a folder name: letters, digits, ".", "_" and "-". */
@@ -384,7 +386,11 @@ static void log_mysql_line(void *arg, const char *level, const char *message)
 #define DB_CONNECT_TIMEOUT 10
 #define DB_IO_TIMEOUT 30
 
-static int verify_db(struct verify *v, const json_t *service)
+/*
+ * Fills v->db with the db service's admin login and checks it, so that
+ * missing or invalid credentials fail the task before any remote action.
+ */
+static int prepare_db_target(struct verify *v, const json_t *service)
 {
 	struct task_ctx *ctx = v->ctx;
 	const json_t *port = json_object_get(service, "port");
@@ -397,9 +403,9 @@ static int verify_db(struct verify *v, const json_t *service)
 		.connect_timeout = DB_CONNECT_TIMEOUT,
 		.io_timeout = DB_IO_TIMEOUT,
 	};
-	struct mysql_check_result out;
 	struct mysql_check_error err;
 
+	v->db = target;
 	if (target.user == NULL || target.password == NULL) {
 		snprintf(ctx->error, sizeof(ctx->error),
 			 "server %s: db: the server has a db service but no admin account; insert admin_user and "
@@ -411,8 +417,20 @@ static int verify_db(struct verify *v, const json_t *service)
 		snprintf(ctx->error, sizeof(ctx->error), "the task lacks the server's hostname; this is a bug in provisiond");
 		return -1;
 	}
+	if (mysql_check_validate(&target, &err) != 0) {
+		snprintf(ctx->error, sizeof(ctx->error), "%s", err.message);
+		return -1;
+	}
+	return 0;
+}
 
-	if (mysql_check_run(&target, log_mysql_line, NULL, &out, &err) != 0) {
+static int verify_db(struct verify *v)
+{
+	struct task_ctx *ctx = v->ctx;
+	struct mysql_check_result out;
+	struct mysql_check_error err;
+
+	if (mysql_check_run(&v->db, log_mysql_line, NULL, &out, &err) != 0) {
 		snprintf(ctx->error, sizeof(ctx->error), "%s", err.message);
 		ctx->transient = err.transient;
 		return -1;
@@ -435,6 +453,8 @@ int task_verify(struct task_ctx *ctx)
 
 	if (check_server_fields(&v) != 0)
 		return -1;
+	if (db != NULL && prepare_db_target(&v, db) != 0)
+		return -1;
 	v.result = json_pack("{s:b, s:s}", "verified", 0, "server", v.name);
 	ctx->result = v.result;
 
@@ -448,7 +468,7 @@ int task_verify(struct task_ctx *ctx)
 		rc = verify_web(&v, web);
 	ssh_close(v.conn);
 	if (rc == 0 && db != NULL)
-		rc = verify_db(&v, db);
+		rc = verify_db(&v);
 
 	if (rc == 0 && !report_warned())
 		json_object_set_new(v.result, "verified", json_true());

@@ -7,7 +7,9 @@
 #define PROVISION_TEST_CHECK_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 /* Exit status that ctest's SKIP_RETURN_CODE property turns into "skipped". */
 #define CHECK_SKIP 77
@@ -40,6 +42,32 @@ static inline int check_exit_status(void)
 	if (check_failures > 0)
 		fprintf(stderr, "%d check(s) failed\n", check_failures);
 	return check_failures > 0 ? 1 : 0;
+}
+
+/* One case of a test program that runs the case named on its command line. */
+struct check_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+/*
+ * Runs the case that the only argument names and returns main's exit
+ * status: check_exit_status(), or 2 for a missing or unknown case.
+ */
+static inline int check_run_case(int argc, char **argv, const struct check_case *cases, size_t count)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CASE\n", argv[0]);
+		return 2;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(argv[1], cases[i].name) == 0) {
+			cases[i].fn();
+			return check_exit_status();
+		}
+	}
+	fprintf(stderr, "unknown case %s\n", argv[1]);
+	return 2;
 }
 
 #endif

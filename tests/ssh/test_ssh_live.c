@@ -1232,10 +1232,7 @@ static void case_describe_library(void)
 	CHECK_CONTAINS(text, "rsa: ");
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} cases[] = {
+static const struct check_case cases[] = {
 #define CASE(name) { #name, case_##name }
 	CASE(login_ed25519), CASE(login_ecdsa), CASE(rsa_default_server), CASE(rsa_server_accepting_ssh_rsa),
 	CASE(unknown_host), CASE(missing_known_hosts), CASE(changed_host_key), CASE(revoked_host_key),
@@ -1255,19 +1252,7 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: test_ssh_live CASE\n");
-		return 2;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	atexit(cleanup);
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (strcmp(argv[1], cases[i].name) == 0) {
-			cases[i].fn();
-			return check_exit_status();
-		}
-	}
-	fprintf(stderr, "unknown case %s\n", argv[1]);
-	return 2;
+	return check_run_case(argc, argv, cases, sizeof(cases) / sizeof(cases[0]));
 }

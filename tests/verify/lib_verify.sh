@@ -151,6 +151,24 @@ mariadb_sql() {
 	mariadb --no-defaults --socket="$MARIADB_SOCKET" -u root -N -B -e "$1" || die "MariaDB SQL failed: $1"
 }
 
+# The test databases and users that verify left behind in MariaDB, one a line.
+leftovers() {
+	mariadb_sql "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE 'provision\\_verify\\_%'
+	             UNION ALL SELECT CONCAT(user, '@', host) FROM mysql.user WHERE user LIKE 'pv\\_%'"
+}
+
+# no_password_in TASK_ID PASSWORD: neither PASSWORD nor any IDENTIFIED BY text is in the task's rows.
+no_password_in() {
+	local all
+
+	all=$(sql "SELECT coalesce(error, '') || coalesce(result::text, '') FROM provision.tasks WHERE id = $1
+	           UNION ALL SELECT message FROM provision.task_log WHERE task_id = $1")
+	assert_not_contains "$all" "$2" "log, error and result of task $1"
+	# Advice may show IDENTIFIED BY '<password>', a placeholder; no real password may follow it.
+	all=${all//"IDENTIFIED BY '<password>'"/}
+	assert_not_contains "$all" "IDENTIFIED BY '" "log, error and result of task $1"
+}
+
 # make_remote_base DIR: creates DIR/config owned by the test user.
 make_remote_base() {
 	mkdir -p "$1/config"
