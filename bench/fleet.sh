@@ -16,6 +16,7 @@ FLEET_USER=""
 FLEET_SUDOERS=""
 FLEET_SSHD_DIRS=()
 FLEET_SSHD_PIDS=()
+FLEET_SSHD_REAPERS=()
 FLEET_APACHE_DIRS=()
 
 # Prints the loopback address of server INDEX (from 0): 127.0.0.2 onwards,
@@ -55,19 +56,43 @@ fleet_write_sudoers() {
 	mv "$tmp" "$FLEET_SUDOERS"
 }
 
+# Starts the sshd fixture in DIR with ARGS under a shell that is a child
+# subreaper, and waits for DIR.env.  sshd's privilege separation monitor
+# may exit before the session process it forked, and init would then reap
+# that session with all the commands it ran, out of sight of the CPU count.
+# The subreaper reaps such orphans instead and exits when sshd has stopped.
+fleet_reaped_sshd() {
+	local dir=$1 i
+	shift
+
+	mkdir -p "$(dirname "$dir")"
+	"$BENCH_DIR/subreaper" bash -c '
+		"$@" >"$0.env" || { touch "$0.failed"; exit 1; }
+		touch "$0.started"
+		. "$0.env"
+		while kill -0 "$SSHD_PID" 2>/dev/null; do sleep 1; done' "$dir" \
+		"$FIXTURES/sshd-fixture" start "$dir" "$@" &
+	FLEET_SSHD_REAPERS+=("$!")
+	for ((i = 0; i < 300; i++)); do
+		[ -e "$dir.started" ] && return 0
+		[ -e "$dir.failed" ] && break
+		sleep 0.1
+	done
+	die "the sshd fixture did not start in $dir within 30 s; its message is above"
+}
+
 # Starts the sshd for servers FIRST to LAST (indexes), sets SSHD_PORT and
 # appends its host keys to $WORK_DIR/known_hosts.  Every sshd accepts the
 # key of the first one, $WORK_DIR/id_ed25519.
 fleet_start_sshd() {
-	local first=$1 last=$2 dir=$WORK_DIR/sshd/$(($1 / ADDRESSES_PER_SSHD)) addresses="" i env_lines
+	local first=$1 last=$2 dir=$WORK_DIR/sshd/$(($1 / ADDRESSES_PER_SSHD)) addresses="" i
 
 	for ((i = first; i <= last; i++)); do
 		addresses+="${addresses:+,}$(fleet_address "$i")"
 	done
-	env_lines=$("$FIXTURES/sshd-fixture" start "$dir" --login-user "$FLEET_USER" --listen "$addresses") ||
-		die "the sshd fixture did not start in $dir"
+	fleet_reaped_sshd "$dir" --login-user "$FLEET_USER" --listen "$addresses"
 	FLEET_SSHD_DIRS+=("$dir")
-	eval "$env_lines"
+	. "$dir.env"
 	FLEET_SSHD_PIDS+=("$SSHD_PID")
 	cat "$SSHD_KNOWN_HOSTS" >>"$WORK_DIR/known_hosts"
 	if [ "$first" = 0 ]; then
@@ -137,7 +162,8 @@ fleet_apache_pids() {
 }
 
 # Stops the servers in parallel (an Apache takes about 2 s to stop) and
-# removes the sudoers rule and the user.
+# removes the sudoers rule and the user.  The wait also collects the sshd
+# subreapers, which exit within 1 s of their sshd.
 fleet_stop() {
 	local dir
 
