@@ -1,7 +1,8 @@
 # A fleet of web servers on loopback for bench/fanout: one SSH user with
 # a sudoers rule, one sshd for every 16 servers, and for each server its
 # own address, base_dir, Apache and rows in provision.servers and
-# provision.services.
+# provision.services.  Server N logs in to sshd N modulo the number of
+# sshd processes.
 #
 # Source it after lib.sh, call fleet_start SERVERS after bench_setup, and
 # call fleet_stop from the exit trap.  Needs root, because it creates a
@@ -81,21 +82,27 @@ fleet_reaped_sshd() {
 	die "the sshd fixture did not start in $dir within 30 s; its message is above"
 }
 
-# Starts the sshd for servers FIRST to LAST (indexes), sets SSHD_PORT and
-# appends its host keys to $WORK_DIR/known_hosts.  Every sshd accepts the
-# key of the first one, $WORK_DIR/id_ed25519.
+# fleet_start_sshd NUMBER COUNT SERVERS: starts sshd NUMBER of COUNT for
+# the servers whose index modulo COUNT is NUMBER, so that servers next to
+# each other in the queue log in to different sshd processes, as on a
+# fleet.  Sets SERVER_PORT for them and appends the host keys to
+# $WORK_DIR/known_hosts.  Every sshd accepts the key of the first one,
+# $WORK_DIR/id_ed25519.
 fleet_start_sshd() {
-	local first=$1 last=$2 dir=$WORK_DIR/sshd/$(($1 / ADDRESSES_PER_SSHD)) addresses="" i
+	local number=$1 count=$2 servers=$3 dir=$WORK_DIR/sshd/$1 addresses="" i
 
-	for ((i = first; i <= last; i++)); do
+	for ((i = number; i < servers; i += count)); do
 		addresses+="${addresses:+,}$(fleet_address "$i")"
 	done
 	fleet_reaped_sshd "$dir" --login-user "$FLEET_USER" --listen "$addresses"
 	FLEET_SSHD_DIRS+=("$dir")
 	. "$dir.env"
 	FLEET_SSHD_PIDS+=("$SSHD_PID")
+	for ((i = number; i < servers; i += count)); do
+		SERVER_PORT[i]=$SSHD_PORT
+	done
 	cat "$SSHD_KNOWN_HOSTS" >>"$WORK_DIR/known_hosts"
-	if [ "$first" = 0 ]; then
+	if [ "$number" = 0 ]; then
 		cp "$SSHD_KEY_ED25519" "$WORK_DIR/id_ed25519"
 		cp "$dir/authorized_keys" "$WORK_DIR/authorized_keys"
 	else
@@ -126,19 +133,21 @@ fleet_add_server() {
 
 # fleet_start SERVERS: sets up the remote side and adds the servers.
 fleet_start() {
-	local servers=$1 first last i
+	local servers=$1 count i
+	local -a SERVER_PORT=()
 
+	count=$(((servers + ADDRESSES_PER_SSHD - 1) / ADDRESSES_PER_SSHD))
 	fleet_make_user
 	fleet_write_sudoers
 	: >"$WORK_DIR/known_hosts"
+	for ((i = 0; i < count; i++)); do
+		fleet_start_sshd "$i" "$count" "$servers"
+	done
+
+	# The servers get their ids in index order, which is the queue's order.
 	: >"$WORK_DIR/servers.sql"
-	for ((first = 0; first < servers; first += ADDRESSES_PER_SSHD)); do
-		last=$((first + ADDRESSES_PER_SSHD - 1))
-		[ "$last" -lt "$servers" ] || last=$((servers - 1))
-		fleet_start_sshd "$first" "$last"
-		for ((i = first; i <= last; i++)); do
-			fleet_add_server "$i" "$SSHD_PORT" >>"$WORK_DIR/servers.sql"
-		done
+	for ((i = 0; i < servers; i++)); do
+		fleet_add_server "$i" "${SERVER_PORT[i]}" >>"$WORK_DIR/servers.sql"
 	done
 	psql_q -f "$WORK_DIR/servers.sql" >/dev/null || die "adding the servers failed; see $WORK_DIR/servers.sql"
 	log "fleet: $servers servers on 127.0.0.2 to $(fleet_address $((servers - 1))), user $FLEET_USER," \
