@@ -45,8 +45,19 @@ bench_cleanup() {
 # Installs the Debian packages and graphile-worker into bench/graphile,
 # which git ignores.
 install_tools() {
+	install_debian_packages
+	install_graphile
+}
+
+# Installs the build and test dependencies (sshd, Apache and sudo among
+# them) unless BENCH_SKIP_APT=1.
+install_debian_packages() {
+	[ "${BENCH_SKIP_APT:-0}" != 1 ] || return 0
+	"$ROOT/scripts/install-deps"
+}
+
+install_graphile() {
 	if [ "${BENCH_SKIP_APT:-0}" != 1 ]; then
-		"$ROOT/scripts/install-deps"
 		if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 			[ "$(id -u)" = 0 ] || die "node and npm are missing; run as root: apt-get install -y nodejs npm"
 			apt-get install -y --no-install-recommends nodejs npm >&2
@@ -122,8 +133,15 @@ start_database() {
 	log "PostgreSQL $(sql 'SHOW server_version') on port $PGPORT, fsync $(sql 'SHOW fsync'), files in $WORK_DIR"
 }
 
+# bench_setup [--without-graphile]: installs what the benchmark needs,
+# builds, and starts PostgreSQL.  --without-graphile is for benchmarks
+# that measure provisiond alone and need no node.
 bench_setup() {
-	install_tools
+	if [ "${1:-}" = --without-graphile ]; then
+		install_debian_packages
+	else
+		install_tools
+	fi
 	build_release
 	WORK_DIR=$(mktemp -d /tmp/provisiond-bench.XXXXXX)
 	chmod 755 "$WORK_DIR"
@@ -193,8 +211,14 @@ json_field() {
 
 # Prints a line describing the machine and the versions, for the results page.
 describe_machine() {
-	echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB memory," \
-		"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+	describe_hardware
 	echo "versions: PostgreSQL $(sql 'SHOW server_version'), node $(node --version)," \
 		"graphile-worker $GRAPHILE_VERSION, provisiond $("$PROVISIONCTL" --version | awk '{ print $2 }'), $(uname -sr)"
+}
+
+# Prints the cores, memory and CPU model, and the load average right now.
+describe_hardware() {
+	echo "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB memory," \
+		"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')," \
+		"load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
