@@ -22,13 +22,20 @@ void proto_reader_free(struct proto_reader *r)
 	r->len = r->cap = 0;
 }
 
+/* The buffer's limit: one maximal line, its newline and one more read. */
+#define PROTO_READER_MAX_CAP ((size_t)PROTO_MAX_LINE + 1 + 64 * 1024)
+
 long proto_reader_fill(struct proto_reader *r, int fd)
 {
 	ssize_t n;
 
-	if (r->cap - r->len < 16 * 1024) {
-		r->cap *= 2;
+	if (r->cap - r->len < 16 * 1024 && r->cap < PROTO_READER_MAX_CAP) {
+		r->cap = r->cap * 2 < PROTO_READER_MAX_CAP ? r->cap * 2 : PROTO_READER_MAX_CAP;
 		r->buf = xrealloc(r->buf, r->cap);
+	}
+	if (r->len == r->cap) {
+		errno = EMSGSIZE;
+		return -1;
 	}
 	do {
 		n = read(fd, r->buf + r->len, r->cap - r->len);
@@ -62,6 +69,11 @@ int proto_reader_next(struct proto_reader *r, json_t **msg, char *err, size_t er
 	}
 
 	line_len = (size_t)(nl - r->buf);
+	if (line_len > PROTO_MAX_LINE) {
+		snprintf(err, errlen, "message longer than %d bytes", PROTO_MAX_LINE);
+		consume(r, line_len + 1);
+		return -1;
+	}
 	*msg = json_loadb(r->buf, line_len, JSON_REJECT_DUPLICATES, &jerr);
 	consume(r, line_len + 1);
 	if (*msg == NULL) {

@@ -68,8 +68,10 @@ void proto_reader_free(struct proto_reader *r);
 
 /*
  * Reads once from FD into the buffer.  Returns the number of bytes read,
- * 0 at end of file, or -1 with errno set (EAGAIN on an empty non-blocking
- * pipe).
+ * 0 at end of file, or -1 with errno set: EAGAIN on an empty non-blocking
+ * pipe, EMSGSIZE when the buffer is full because the caller did not take
+ * an over-long line out with proto_reader_next.  The buffer contains at most
+ * one maximal line and one read more.
  */
 long proto_reader_fill(struct proto_reader *r, int fd);
 
