@@ -105,6 +105,13 @@
  * failure with attempts left goes back to
  * the queue with an exponential backoff (10s, 20s, 40s ... capped at one
  * hour).  Log rows of tasks deleted meanwhile are skipped.
+ *
+ * The plan must not depend on statistics, which are far off after a burst
+ * of claims: the planner then chose a nested loop that read the whole
+ * batch once per running task, or a hash join over a scan of the whole
+ * table.  "OFFSET 0" keeps each lookup of a task a subquery of its own,
+ * run once per row of the batch through the primary key, and "= ANY"
+ * lets the update read only the tasks of the batch.
  */
 #define SQL_WRITE_BATCH \
 	"WITH log_rows AS ( " \
@@ -112,7 +119,7 @@
 	"  SELECT u.task_id, to_timestamp(u.ts), u.level, u.message " \
 	"  FROM unnest($1::bigint[], $2::float8[], $3::text[], $4::text[]) WITH ORDINALITY " \
 	"       AS u(task_id, ts, level, message, n) " \
-	"  WHERE EXISTS (SELECT 1 FROM provision.tasks t WHERE t.id = u.task_id) " \
+	"  WHERE EXISTS (SELECT 1 FROM provision.tasks t WHERE t.id = u.task_id OFFSET 0) " \
 	"  ORDER BY u.n " \
 	"  RETURNING 1 " \
 	"), outcome AS ( " \
@@ -121,7 +128,8 @@
 	"  FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::boolean[], " \
 	"              $12::float8[]) " \
 	"       AS u(id, status, error, result, ts, transient, began) " \
-	"  JOIN provision.tasks t ON t.id = u.id " \
+	"  CROSS JOIN LATERAL (SELECT status, claimed_by, attempts, max_attempts " \
+	"    FROM provision.tasks t WHERE t.id = u.id OFFSET 0) t " \
 	"  WHERE t.status = 'running' AND t.claimed_by = $11 " \
 	"), finished AS ( " \
 	"  UPDATE provision.tasks t SET " \
@@ -131,7 +139,7 @@
 	"                  least(3600, 10 * power(2, o.attempts - 1))) ELSE t.run_after END, " \
 	"    started_at = coalesce(to_timestamp(o.began), t.started_at), " \
 	"    error = o.error, result = o.result::jsonb, claimed_by = NULL, lease_expires_at = NULL " \
-	"  FROM outcome o WHERE t.id = o.id " \
+	"  FROM outcome o WHERE t.id = o.id AND t.id = ANY ($5::bigint[]) " \
 	"  RETURNING t.id, t.status, t.type, t.server_id, t.finished_at, t.result " \
 	"), verified AS ( " \
 	"  UPDATE provision.servers s SET verified_at = f.finished_at FROM finished f " \
