@@ -52,6 +52,22 @@ int print_log_rows(struct ctl *ctl, long long id, long long *last_id, bool strea
 	return CTL_EXIT_OK;
 }
 
+/* Returns true if PAYLOAD, task ids separated by commas, contains ID_TEXT. */
+static bool payload_lists(const char *payload, const char *id_text)
+{
+	size_t len = strlen(id_text);
+	const char *p = payload;
+
+	for (;;) {
+		if (strncmp(p, id_text, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+			return true;
+		p = strchr(p, ',');
+		if (p == NULL)
+			return false;
+		p++;
+	}
+}
+
 /* Empties libpq's queue of notifications.  Returns true if one was about task ID. */
 static bool drain_notifications(PGconn *conn, long long id)
 {
@@ -61,7 +77,7 @@ static bool drain_notifications(PGconn *conn, long long id)
 
 	snprintf(id_text, sizeof(id_text), "%lld", id);
 	while ((notify = PQnotifies(conn)) != NULL) {
-		if (strcmp(notify->extra, id_text) == 0)
+		if (payload_lists(notify->extra, id_text))
 			matched = true;
 		PQfreemem(notify);
 	}

@@ -21,10 +21,21 @@ enum pgconn_state {
 struct query {
 	struct query *next;
 	const char *sql;
+	const char *prepare_as;	/* statement name when this query prepares SQL, else NULL */
 	int nparams;
 	char **params;
 	pgconn_result_cb cb;
 	void *arg;
+};
+
+/* A statement registered with pgconn_prepare(). */
+struct statement {
+	struct statement *next;
+	struct pgconn *conn;
+	char *name;
+	const char *sql;
+	bool pending;		/* its preparation is queued or in flight */
+	bool prepared;		/* prepared on the current connection */
 };
 
 struct pgconn {
@@ -45,6 +56,7 @@ struct pgconn {
 	int queued;
 	bool sent;
 	PGresult *last_result;	/* of the query in flight, handed over when it completes */
+	struct statement *statements;
 };
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -83,6 +95,10 @@ static void fail_queries(struct pgconn *c)
 
 static void close_pg(struct pgconn *c)
 {
+	/* Prepared statements live in the server session, which ends here. */
+	for (struct statement *st = c->statements; st != NULL; st = st->next)
+		st->prepared = false;
+
 	ev_io_stop(c->loop, &c->io);
 	ev_timer_stop(c->loop, &c->timer);
 	if (c->last_result != NULL) {
@@ -135,6 +151,30 @@ static void drain_notifies(struct pgconn *c)
 	}
 }
 
+static const struct statement *find_prepared(const struct pgconn *c, const char *sql)
+{
+	for (const struct statement *st = c->statements; st != NULL; st = st->next)
+		if (st->sql == sql && st->prepared)
+			return st;
+	return NULL;
+}
+
+/* Sends Q as a preparation, an execution of a prepared statement or a one-off query. */
+static int send_query(struct pgconn *c, const struct query *q)
+{
+	const char *const *params = (const char *const *)q->params;
+	const struct statement *st;
+
+	if (q->prepare_as != NULL)
+		return PQsendPrepare(c->pg, q->prepare_as, q->sql, 0, NULL);
+
+	st = find_prepared(c, q->sql);
+	if (st != NULL)
+		return PQsendQueryPrepared(c->pg, st->name, q->nparams, params, NULL, NULL, 0);
+
+	return PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, params, NULL, NULL, 0);
+}
+
 /* Sends the query at the head of the queue if nothing is in flight. */
 static void send_next(struct pgconn *c)
 {
@@ -143,8 +183,7 @@ static void send_next(struct pgconn *c)
 
 	if (q == NULL || c->sent || c->state != PGCONN_READY)
 		return;
-	rc = PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, (const char *const *)q->params,
-			       NULL, NULL, 0);
+	rc = send_query(c, q);
 	if (rc != 1) {
 		connection_failed(c, "sending a query failed", PQerrorMessage(c->pg));
 		return;
@@ -383,10 +422,17 @@ void pgconn_start(struct pgconn *c)
 
 void pgconn_free(struct pgconn *c)
 {
+	struct statement *st;
+
 	if (c == NULL)
 		return;
 	close_pg(c);
 	fail_queries(c);
+	while ((st = c->statements) != NULL) {
+		c->statements = st->next;
+		free(st->name);
+		free(st);
+	}
 	free(c->name);
 	free(c->conninfo);
 	free(c->setup_sql);
@@ -418,6 +464,17 @@ int pgconn_pending(const struct pgconn *c)
 	return c->queued;
 }
 
+static void enqueue(struct pgconn *c, struct query *q)
+{
+	if (c->tail != NULL)
+		c->tail->next = q;
+	else
+		c->head = q;
+	c->tail = q;
+	c->queued++;
+	send_next(c);
+}
+
 int pgconn_query(struct pgconn *c, const char *sql, int nparams, const char *const *params,
 		 pgconn_result_cb cb, void *arg)
 {
@@ -434,13 +491,61 @@ int pgconn_query(struct pgconn *c, const char *sql, int nparams, const char *con
 		q->params[i] = params[i] ? xstrdup(params[i]) : NULL;
 	q->cb = cb;
 	q->arg = arg;
+	enqueue(c, q);
+	return 0;
+}
 
-	if (c->tail != NULL)
-		c->tail->next = q;
-	else
-		c->head = q;
-	c->tail = q;
-	c->queued++;
-	send_next(c);
+static void prepare_done(PGresult *res, void *arg)
+{
+	struct statement *st = arg;
+
+	st->pending = false;
+	if (res == NULL)
+		return;	/* the connection broke; the next ready event prepares it again */
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_error("database connection %s: preparing statement %s failed, so it runs "
+			  "unprepared: %s", st->conn->name, st->name, PQresultErrorMessage(res));
+		return;
+	}
+	st->prepared = true;
+}
+
+static struct statement *register_statement(struct pgconn *c, const char *name, const char *sql)
+{
+	struct statement *st;
+
+	for (st = c->statements; st != NULL; st = st->next)
+		if (st->sql == sql)
+			return st;
+
+	st = xcalloc(1, sizeof(*st));
+	st->conn = c;
+	st->name = xstrdup(name);
+	st->sql = sql;
+	st->next = c->statements;
+	c->statements = st;
+	return st;
+}
+
+int pgconn_prepare(struct pgconn *c, const char *name, const char *sql)
+{
+	struct statement *st;
+	struct query *q;
+
+	if (c->state != PGCONN_READY)
+		return -1;
+
+	st = register_statement(c, name, sql);
+	if (st->prepared || st->pending)
+		return 0;
+
+	q = xcalloc(1, sizeof(*q));
+	q->sql = sql;
+	q->prepare_as = st->name;
+	q->params = xcalloc(1, sizeof(char *));
+	q->cb = prepare_done;
+	q->arg = st;
+	st->pending = true;
+	enqueue(c, q);
 	return 0;
 }

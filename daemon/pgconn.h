@@ -54,10 +54,23 @@ int pgconn_pending(const struct pgconn *conn);
 /*
  * Queues a parameterized query (text parameters, text results).  SQL must
  * stay valid until the callback runs (a string literal); the parameters are
- * copied.  Returns 0, or -1 if the connection is not ready, in which case
- * the callback is never called.
+ * copied.  The query runs as a prepared statement if the very same SQL
+ * pointer was prepared on this connection with pgconn_prepare().  Returns
+ * 0, or -1 if the connection is not ready, in which case the callback is
+ * never called.
  */
 int pgconn_query(struct pgconn *conn, const char *sql, int nparams, const char *const *params,
 		 pgconn_result_cb cb, void *arg);
+
+/*
+ * Queues the preparation of SQL as the statement NAME on the current
+ * connection, so that PostgreSQL parses and plans it once instead of on
+ * every pgconn_query() with SQL.  A reconnect drops it, so call this
+ * again after each ready event.  If the server rejects it, queries with
+ * SQL run unprepared and the error is logged.  SQL must stay valid for
+ * the life of CONN (a string literal); NAME is copied.  Returns 0, or -1
+ * if the connection is not ready.
+ */
+int pgconn_prepare(struct pgconn *conn, const char *name, const char *sql);
 
 #endif

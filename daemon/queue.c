@@ -25,6 +25,13 @@
 /* Maximum length of a stored log message; longer ones are cut and marked. */
 #define MAX_LOG_MESSAGE (64 * 1024)
 
+/*
+ * The statements run for every task, prepared on each connection.  The
+ * arrays give each one address, which pgconn compares to find it prepared.
+ */
+static const char claim_sql[] = SQL_CLAIM;
+static const char write_batch_sql[] = SQL_WRITE_BATCH;
+
 /* Task ids sent with a lease renewal. */
 struct held_ids {
 	int64_t *ids;
@@ -230,7 +237,7 @@ static void send_inflight(void)
 	params[11] = pgarray_literal(&b->out_began);
 	params[12] = seq;
 
-	if (pgconn_query(q.conn, SQL_WRITE_BATCH, 13, (const char *const *)params, flush_done, &q) == 0)
+	if (pgconn_query(q.conn, write_batch_sql, 13, (const char *const *)params, flush_done, &q) == 0)
 		q.flush_inflight = true;
 	else
 		flush_done(NULL, NULL);
@@ -460,7 +467,7 @@ static void send_claim(int limit)
 	snprintf(lim, sizeof(lim), "%d", limit);
 	snprintf(lease, sizeof(lease), "%g", q.cfg->lease_duration);
 	q.claim_wanted = false;
-	if (pgconn_query(q.conn, SQL_CLAIM, 3, params, claim_done, (void *)(intptr_t)limit) == 0)
+	if (pgconn_query(q.conn, claim_sql, 3, params, claim_done, (void *)(intptr_t)limit) == 0)
 		q.claim_inflight = true;
 }
 
@@ -765,6 +772,10 @@ static void schema_done(PGresult *res, void *arg)
 	if (version > expected)
 		log_warning("the database schema is at version %d, newer than this daemon's %d; "
 			    "upgrade provisiond", version, expected);
+
+	/* Prepared only now: the statements name tables that an empty database lacks. */
+	pgconn_prepare(q.conn, "provisiond_claim", claim_sql);
+	pgconn_prepare(q.conn, "provisiond_write_batch", write_batch_sql);
 
 	gethostname(host, sizeof(host) - 1);
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());

@@ -50,7 +50,7 @@ static const struct setting settings[] = {
 	{ "worker_idle_timeout", SETTING_SECONDS, FIELD(worker_idle_timeout), "60", 1, 86400 },
 	{ "log_level", SETTING_LEVEL, FIELD(log_level), "info", 0, 0 },
 	{ "claim_batch", SETTING_INT, FIELD(claim_batch), "64", 1, 10000 },
-	{ "prefetch", SETTING_INT, FIELD(prefetch), "0", 0, 10000 },
+	{ "prefetch", SETTING_INT, FIELD(prefetch), "64", 0, 10000 },
 	{ "log_buffer_max", SETTING_INT, FIELD(log_buffer_max), "67108864", 65536, 1073741824 },
 	{ "timeout_noop", SETTING_SECONDS, FIELD(timeout_noop), "300", 1, 604800 },
 	{ "timeout_verify", SETTING_SECONDS, FIELD(timeout_verify), "600", 1, 604800 },
