@@ -29,6 +29,10 @@ done
 ctrl=$(sql "INSERT INTO provision.tasks (type) VALUES (E'bad\\ntype\\twith\\x01controls') RETURNING id")
 huge=$(sql "INSERT INTO provision.tasks (type, args)
 	VALUES ('noop', jsonb_build_object('big', repeat('x', 5 * 1024 * 1024))) RETURNING id")
+deep=$(sql "INSERT INTO provision.tasks (type, args)
+	VALUES ('noop', ('{\"a\": ' || repeat('[', 3000) || repeat(']', 3000) || '}')::jsonb) RETURNING id")
+# jsonb keeps the last of duplicate keys, so the task gets only sleep_ms: "x".
+twice=$(enqueue noop '{"sleep_ms": 1, "sleep_ms": "x"}')
 good=$(enqueue noop '{"log": 1}')
 
 wait_for "SELECT count(*) FROM provision.tasks WHERE status IN ('queued', 'running')" 0 20 "every task to finish"
@@ -50,6 +54,14 @@ assert_contains "$(task_field "${ids[2]}" error)" "an array" "error of the task 
 
 assert_eq "$(task_field "$huge" status)" failed "status of the task with 5 MB of args"
 assert_contains "$(task_field "$huge" error)" "args are too large" "error of the task with 5 MB of args"
+assert_eq "$(task_field "$deep" status)" failed "status of the task with args nested 3000 deep"
+assert_contains "$(task_field "$deep" error)" "at most 2048 levels of nesting" \
+	"error of the task with args nested 3000 deep"
+assert_eq "$(task_field "$twice" "args::text")" '{"sleep_ms": "x"}' "stored args with a duplicate key"
+assert_contains "$(task_field "$twice" error)" "args.sleep_ms" "error of the task with a duplicate key"
+assert_contains "$(psql_q -c "INSERT INTO provision.tasks (type, args)
+	VALUES ('noop', '{\"a\": \"x\\u0000y\"}')" 2>&1)" "unsupported Unicode escape sequence" \
+	"insert of args with a NUL byte in a string"
 assert_contains "$(task_field "$ctrl" error)" "is not a task type" "error of the task whose type has control characters"
 assert_eq "$(task_field "$ctrl" "position(E'\\n' IN error)")" 0 \
 	"newlines in the error of the task whose type has control characters"
