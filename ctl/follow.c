@@ -99,7 +99,15 @@ static int query_failed(struct follow *f, const PGresult *res)
 	return CTL_EXIT_DB;
 }
 
-/* Runs SQL like db_try.  Returns the result, or NULL with *STATUS set by query_failed. */
+/*
+ * Runs SQL like db_try.  Returns the result, or NULL with *STATUS set by
+ * query_failed.
+ *
+ * NOTE: a query blocks while the server's host is gone without closing
+ * the connection (a half-open TCP connection), until the kernel gives up
+ * after minutes.  tcp_user_timeout or keepalives_idle in the connection
+ * string shorten that; nothing here sets them.
+ */
 static PGresult *follow_query(struct follow *f, const char *sql, int nparams,
 			      const char *const *params, int *status)
 {
@@ -276,7 +284,7 @@ static void receive_notice(void *arg, const PGresult *res)
 	fputs(PQresultErrorMessage(res), stderr);
 }
 
-/* Prepares the new ctl->conn for the follow: receives its notices, with no FATAL one yet. */
+/* Sends the notices of the new ctl->conn to receive_notice and forgets the last FATAL one. */
 static void watch_connection(struct follow *f)
 {
 	f->server_fatal[0] = '\0';
