@@ -38,7 +38,11 @@ static const char usage[] =
 	"  --wait              print the task's log as it arrives until the task\n"
 	"                      finishes; exit 0 for succeeded or warning and 1 for\n"
 	"                      failed or cancelled.  With --json the id, every log row\n"
-	"                      and the final status are one JSON object per line\n";
+	"                      and the final status are one JSON object per line\n"
+	"  --reconnect-timeout SECONDS\n"
+	"                      with --wait: when the database connection is lost,\n"
+	"                      reconnect for up to SECONDS (0 to 86400, default 300)\n"
+	"                      and go on; exit 3 when the time is up\n";
 
 /* The values of one enqueue, as text for libpq; NULL means the column default. */
 struct task_request {
@@ -49,6 +53,7 @@ struct task_request {
 	const char *run_after;
 	const char *max_attempts;
 	bool wait;
+	int reconnect_timeout;	/* seconds */
 };
 
 /* Checks that the database reads --run-after as a time, so that a typo is a usage error. */
@@ -142,13 +147,15 @@ out:
 /* Reads the options into REQ.  Returns 0 or CTL_EXIT_USAGE. */
 static int parse_options(int argc, char **argv, struct task_request *req)
 {
-	enum { OPT_ARG = 256, OPT_PRIORITY, OPT_RUN_AFTER, OPT_MAX_ATTEMPTS, OPT_WAIT };
+	enum { OPT_ARG = 256, OPT_PRIORITY, OPT_RUN_AFTER, OPT_MAX_ATTEMPTS, OPT_WAIT,
+	       OPT_RECONNECT_TIMEOUT };
 	static const struct option options[] = {
 		{ "arg", required_argument, NULL, OPT_ARG },
 		{ "priority", required_argument, NULL, OPT_PRIORITY },
 		{ "run-after", required_argument, NULL, OPT_RUN_AFTER },
 		{ "max-attempts", required_argument, NULL, OPT_MAX_ATTEMPTS },
 		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "reconnect-timeout", required_argument, NULL, OPT_RECONNECT_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	long long number;
@@ -177,6 +184,9 @@ static int parse_options(int argc, char **argv, struct task_request *req)
 			status = 0;
 			req->wait = true;
 			break;
+		case OPT_RECONNECT_TIMEOUT:
+			status = parse_reconnect_timeout("enqueue", optarg, &req->reconnect_timeout);
+			break;
 		default:
 			return ctl_option_error("enqueue");
 		}
@@ -195,7 +205,10 @@ static int parse_options(int argc, char **argv, struct task_request *req)
 
 static int run(struct ctl *ctl, int argc, char **argv)
 {
-	struct task_request req = { .args = json_object() };
+	struct task_request req = {
+		.args = json_object(),
+		.reconnect_timeout = FOLLOW_RECONNECT_TIMEOUT_DEFAULT,
+	};
 	long long id;
 	int status;
 
@@ -208,7 +221,7 @@ static int run(struct ctl *ctl, int argc, char **argv)
 	if ((status = insert_task(ctl, &req, &id)) != 0)
 		goto out;
 
-	status = print_new_task(ctl, id, req.wait);
+	status = print_new_task(ctl, id, req.wait, req.reconnect_timeout);
 
 out:
 	json_decref(req.args);

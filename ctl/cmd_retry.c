@@ -13,14 +13,17 @@
 #include "task.h"
 
 static const char usage[] =
-	"Usage: provisionctl retry ID [--wait]\n"
+	"Usage: provisionctl retry ID [--wait [--reconnect-timeout SECONDS]]\n"
 	"\n"
 	"Queues a new task with the type, server, args and priority of task ID,\n"
 	"which must have failed or been cancelled, and prints the new task's id.\n"
 	"Task ID itself stays as it is.  With --json it prints {\"id\": NEW_ID}.\n"
 	"\n"
 	"Options:\n"
-	"  --wait   follow the new task like enqueue --wait\n";
+	"  --wait   follow the new task like enqueue --wait\n"
+	"  --reconnect-timeout SECONDS\n"
+	"           with --wait: reconnect for up to SECONDS (0 to 86400, default\n"
+	"           300) when the database connection is lost\n";
 
 /* Checks that task ID may be retried.  Returns 0 or an exit code after printing why not. */
 static int check_retryable(struct ctl *ctl, long long id, const char *const *params)
@@ -80,20 +83,26 @@ static int insert_copy(struct ctl *ctl, long long id, const char *const *params,
 
 static int run(struct ctl *ctl, int argc, char **argv)
 {
+	enum { OPT_RECONNECT_TIMEOUT = 256 };
 	static const struct option options[] = {
 		{ "wait", no_argument, NULL, 'w' },
+		{ "reconnect-timeout", required_argument, NULL, OPT_RECONNECT_TIMEOUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	char id_text[32];
 	const char *const params[] = { id_text };
 	long long id, new_id;
 	bool wait = false;
+	int reconnect_timeout = FOLLOW_RECONNECT_TIMEOUT_DEFAULT;
 	int opt, status;
 
 	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-		if (opt != 'w')
+		if (opt == 'w')
+			wait = true;
+		else if (opt != OPT_RECONNECT_TIMEOUT)
 			return ctl_option_error("retry");
-		wait = true;
+		else if ((status = parse_reconnect_timeout("retry", optarg, &reconnect_timeout)) != 0)
+			return status;
 	}
 	if ((status = parse_task_id_argument("retry", argc, argv, &id)) != 0)
 		return status;
@@ -106,7 +115,7 @@ static int run(struct ctl *ctl, int argc, char **argv)
 	if ((status = insert_copy(ctl, id, params, &new_id)) != 0)
 		return status;
 
-	return print_new_task(ctl, new_id, wait);
+	return print_new_task(ctl, new_id, wait, reconnect_timeout);
 }
 
 const struct ctl_command cmd_retry = {

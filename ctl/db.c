@@ -7,28 +7,70 @@
 #include "output.h"
 #include "xalloc.h"
 
-PGconn *db_connect(const char *conninfo)
+PGconn *db_connect_quiet(const char *conninfo, int connect_timeout, char *error, size_t len)
 {
-	/* expand_dbname = 1 makes libpq read "dbname" as a whole connection string. */
-	const char *const keywords[] = { "dbname", "fallback_application_name", NULL };
-	const char *const values[] = { conninfo, "provisionctl", NULL };
-	PGconn *conn = PQconnectdbParams(keywords, values, 1);
+	/*
+	 * expand_dbname = 1 makes libpq read "dbname" as a whole connection
+	 * string.  Keywords before it are defaults that CONNINFO may override,
+	 * and keywords after it override CONNINFO.
+	 */
+	char timeout_text[16];
+	const char *const keywords[] = { "connect_timeout", "dbname", "fallback_application_name",
+					 NULL };
+	const char *const values[] = { timeout_text, conninfo, "provisionctl", NULL };
+	PGconn *conn;
 
+	snprintf(timeout_text, sizeof(timeout_text), "%d", connect_timeout);
+	conn = PQconnectdbParams(connect_timeout > 0 ? keywords : keywords + 1,
+				 connect_timeout > 0 ? values : values + 1, 1);
 	if (conn == NULL) {
-		ctl_error("cannot connect to the database: out of memory");
+		snprintf(error, len, "out of memory");
 		return NULL;
 	}
 	if (PQstatus(conn) != CONNECTION_OK) {
-		db_print_error(conn, NULL, "cannot connect to the database");
+		db_error_line(conn, NULL, error, len);
 		PQfinish(conn);
 		return NULL;
 	}
 
-	if (db_command(conn, "SET client_min_messages = warning") != 0) {
+	if (db_command_quiet(conn, "SET client_min_messages = warning", error, len) != 0) {
 		PQfinish(conn);
 		return NULL;
 	}
 	return conn;
+}
+
+PGconn *db_connect(const char *conninfo)
+{
+	char error[1024];
+	PGconn *conn = db_connect_quiet(conninfo, 0, error, sizeof(error));
+
+	if (conn == NULL)
+		ctl_error("cannot connect to the database: %s", error);
+	return conn;
+}
+
+void db_error_line(PGconn *conn, const PGresult *res, char *buf, size_t len)
+{
+	const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *message = primary != NULL ? primary : PQerrorMessage(conn);
+	size_t out = 0;
+
+	/* libpq's connection messages span lines, such as a hint on a tab-indented second line. */
+	for (const char *p = message; *p != '\0' && out + 1 < len; p++) {
+		bool space = *p == '\n' || *p == '\t' || *p == ' ';
+
+		if (space && (out == 0 || buf[out - 1] == ' '))
+			continue;
+		buf[out++] = space ? ' ' : *p;
+	}
+	/* A final period would clash with the punctuation that follows the message. */
+	while (out > 0 && (buf[out - 1] == ' ' || buf[out - 1] == '.'))
+		out--;
+	if (len > 0)
+		buf[out] = '\0';
+	if (out == 0)
+		snprintf(buf, len, "no error message from libpq");
 }
 
 PGresult *db_try(PGconn *conn, const char *sql, int nparams, const char *const *params)
@@ -106,6 +148,19 @@ int db_query_bool(PGconn *conn, const char *sql, int nparams, const char *const 
 	*value = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	return 0;
+}
+
+int db_command_quiet(PGconn *conn, const char *sql, char *error, size_t len)
+{
+	PGresult *res = PQexec(conn, sql);
+	int status = 0;
+
+	if (!db_ok(res)) {
+		db_error_line(conn, res, error, len);
+		status = -1;
+	}
+	PQclear(res);
+	return status;
 }
 
 int db_command(PGconn *conn, const char *sql)

@@ -6,6 +6,7 @@
 #define PROVISIONCTL_DB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <libpq-fe.h>
 
@@ -20,6 +21,22 @@
  * skipping".  Returns NULL after printing the error.
  */
 PGconn *db_connect(const char *conninfo);
+
+/*
+ * Connects and sets the session up like db_connect, but prints nothing.
+ * CONNECT_TIMEOUT, in seconds, bounds the attempt unless CONNINFO sets
+ * connect_timeout itself; 0 keeps libpq's default of no limit.  Returns
+ * the connection, or NULL after storing the error in ERROR (size LEN) as
+ * db_error_line does.
+ */
+PGconn *db_connect_quiet(const char *conninfo, int connect_timeout, char *error, size_t len);
+
+/*
+ * Stores the error of a failed RES (or of CONN when RES is NULL) in BUF
+ * (size LEN) as one line: the primary message of RES, or libpq's message
+ * with its line breaks and tabs replaced by spaces.
+ */
+void db_error_line(PGconn *conn, const PGresult *res, char *buf, size_t len);
 
 /*
  * Runs SQL with NPARAMS text parameters (NULL for SQL NULL).  Returns the
@@ -60,6 +77,12 @@ void db_print_error(PGconn *conn, const PGresult *res, const char *context);
  * the error.
  */
 int db_command(PGconn *conn, const char *sql);
+
+/*
+ * Runs SQL like db_command but prints nothing.  Returns 0, or -1 after
+ * storing the error in ERROR (size LEN) as db_error_line does.
+ */
+int db_command_quiet(PGconn *conn, const char *sql, char *error, size_t len);
 
 /*
  * An INSERT built from the columns that have values, so that the others

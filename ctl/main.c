@@ -57,7 +57,8 @@ static void print_usage(FILE *out)
 	      "  0  success\n"
 	      "  1  the operation failed, e.g. the awaited task failed or was cancelled\n"
 	      "  2  usage error: unknown command or option, invalid value, invalid config file\n"
-	      "  3  the database is unreachable, or a query failed\n"
+	      "  3  the database is unreachable, or a query failed; log -f and --wait\n"
+	      "     exit 3 only when reconnecting failed for --reconnect-timeout\n"
 	      "  4  the named task, server or service does not exist\n"
 	      "  5  conflict: it exists already, or its state does not allow the operation\n",
 	      out);

@@ -68,12 +68,21 @@ check_stderr "--run-after not a time" 'invalid --run-after "next tuesday-ish"'
 ctl enqueue noop --run-after '+5 fortnights'
 check_status "--run-after not an interval" 2
 
+ctl enqueue noop --wait --reconnect-timeout 5m
+check_status "--reconnect-timeout not a number" 2
+check_stderr "--reconnect-timeout not a number" 'invalid --reconnect-timeout "5m": expected a whole number from 0 to 86400'
+
 check "rejected enqueues insert nothing" test "$(sql 'SELECT count(*) FROM provision.tasks')" = 0
 
 ctl log 0
 check_status "task id 0" 2
 ctl log -- -5
 check_status "negative task id" 2
+ctl log 1 -f --reconnect-timeout 86401
+check_status "--reconnect-timeout above a day" 2
+check_stderr "--reconnect-timeout above a day" 'invalid --reconnect-timeout "86401"'
+ctl retry 1 --wait --reconnect-timeout -1
+check_status "negative --reconnect-timeout" 2
 
 ctl frobnicate
 check_status "unknown command" 2
