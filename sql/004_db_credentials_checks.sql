@@ -10,7 +10,9 @@
 -- new row, admin_password included, in the error's DETAIL and in the server
 -- log.  So the trigger below checks the same rules first and raises an
 -- error that names the rule, the constraint and the server_id, but shows no
--- password.  The constraints remain as the guarantee where triggers do not
+-- password.  The STATEMENT line of the server log still shows the SQL text
+-- of a failed statement, so frontends pass the password as a bind
+-- parameter, never as a literal.  The constraints remain as the guarantee where triggers do not
 -- fire (session_replication_role = replica).
 
 ALTER TABLE provision.db_credentials
@@ -30,6 +32,13 @@ AS $$
 DECLARE
     control text;
 BEGIN
+    -- A server name that matches no row makes set_db_credentials pass NULL.
+    IF NEW.server_id IS NULL THEN
+        RAISE EXCEPTION 'db_credentials: server_id must not be NULL'
+            USING ERRCODE = 'not_null_violation',
+                  HINT = 'Check the server name or id: no row of provision.servers matched it.';
+    END IF;
+
     IF NEW.admin_user IS NULL OR NEW.admin_password IS NULL THEN
         RAISE EXCEPTION 'db_credentials of server_id %: admin_user and admin_password must not be NULL',
                 NEW.server_id
