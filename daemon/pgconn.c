@@ -22,6 +22,7 @@ struct query {
 	struct query *next;
 	const char *sql;
 	const char *prepare_as;	/* statement name when this query prepares SQL, else NULL */
+	struct statement *executed;	/* the prepared statement it ran as, else NULL */
 	int nparams;
 	char **params;
 	pgconn_result_cb cb;
@@ -151,24 +152,25 @@ static void drain_notifies(struct pgconn *c)
 	}
 }
 
-static const struct statement *find_prepared(const struct pgconn *c, const char *sql)
+static struct statement *find_prepared(const struct pgconn *c, const char *sql)
 {
-	for (const struct statement *st = c->statements; st != NULL; st = st->next)
+	for (struct statement *st = c->statements; st != NULL; st = st->next)
 		if (st->sql == sql && st->prepared)
 			return st;
 	return NULL;
 }
 
 /* Sends Q as a preparation, an execution of a prepared statement or a one-off query. */
-static int send_query(struct pgconn *c, const struct query *q)
+static int send_query(struct pgconn *c, struct query *q)
 {
 	const char *const *params = (const char *const *)q->params;
-	const struct statement *st;
+	struct statement *st;
 
 	if (q->prepare_as != NULL)
 		return PQsendPrepare(c->pg, q->prepare_as, q->sql, 0, NULL);
 
 	st = find_prepared(c, q->sql);
+	q->executed = st;
 	if (st != NULL)
 		return PQsendQueryPrepared(c->pg, st->name, q->nparams, params, NULL, NULL, 0);
 
@@ -227,6 +229,31 @@ static void handle_result(struct pgconn *c, PGresult *res)
 	c->last_result = res;
 }
 
+static void prepare_again(struct pgconn *c, struct statement *st);
+
+/*
+ * Prepares ST again when RES reports that the session no longer has it
+ * (SQLSTATE 26000), as after DEALLOCATE ALL in the session.  The query
+ * that failed reaches its callback as an error and is retried there.
+ */
+static void check_statement_exists(struct pgconn *c, struct statement *st, PGresult *res)
+{
+	const char *state;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_FATAL_ERROR)
+		return;
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (state == NULL || strcmp(state, "26000") != 0)
+		return;
+
+	log_warning("database connection %s: prepared statement %s no longer exists in the session, "
+		    "so it is prepared again; something ran DEALLOCATE there, such as a connection "
+		    "pooler in transaction mode, which provisiond does not support",
+		    c->name, st->name);
+	st->prepared = false;
+	prepare_again(c, st);
+}
+
 /* Called when PQgetResult() returned NULL: the current command is complete. */
 static void command_complete(struct pgconn *c)
 {
@@ -249,6 +276,8 @@ static void command_complete(struct pgconn *c)
 
 	res = c->last_result;
 	c->last_result = NULL;
+	if (q->executed != NULL)
+		check_statement_exists(c, q->executed, res);
 	q->cb(res, q->arg);
 	PQclear(res);
 	free_query(q);
@@ -529,23 +558,27 @@ static struct statement *register_statement(struct pgconn *c, const char *name, 
 
 int pgconn_prepare(struct pgconn *c, const char *name, const char *sql)
 {
-	struct statement *st;
-	struct query *q;
-
 	if (c->state != PGCONN_READY)
 		return -1;
 
-	st = register_statement(c, name, sql);
+	prepare_again(c, register_statement(c, name, sql));
+	return 0;
+}
+
+/* Queues the preparation of ST unless it is prepared or queued already. */
+static void prepare_again(struct pgconn *c, struct statement *st)
+{
+	struct query *q;
+
 	if (st->prepared || st->pending)
-		return 0;
+		return;
 
 	q = xcalloc(1, sizeof(*q));
-	q->sql = sql;
+	q->sql = st->sql;
 	q->prepare_as = st->name;
 	q->params = xcalloc(1, sizeof(char *));
 	q->cb = prepare_done;
 	q->arg = st;
 	st->pending = true;
 	enqueue(c, q);
-	return 0;
 }
