@@ -253,7 +253,7 @@ static int check_config(const struct config *cfg, const char *path)
 {
 	int rc = 0;
 
-	printf("# %s is valid; effective settings:\n", path);
+	printf("# %s parsed; effective settings:\n", path);
 	config_dump(cfg, stdout);
 	printf("# ");
 	versions_print(stdout, "\n# ");
@@ -268,6 +268,9 @@ static int check_config(const struct config *cfg, const char *path)
 	} else if (versions_print_worker(cfg->worker_program, stdout, "# ") != 0) {
 		rc = 1;
 	}
+
+	if (rc == 0)
+		printf("# %s is valid\n", path);
 	fflush(stdout);
 	return rc;
 }

@@ -36,8 +36,12 @@ static int notify_address(struct sockaddr_un *addr)
 	if (path == NULL || path[0] == '\0')
 		return 0;
 	len = strlen(path);
-	if ((path[0] != '/' && path[0] != '@') || len >= sizeof(addr->sun_path)) {
-		errno = EAFNOSUPPORT;
+	if (path[0] != '/' && path[0] != '@') {
+		errno = EINVAL;	/* reported as a path that is neither absolute nor abstract */
+		return -1;
+	}
+	if (len >= sizeof(addr->sun_path)) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 
@@ -70,11 +74,29 @@ static int notify_send(const char *state)
 	return sent < 0 ? -1 : 1;
 }
 
+/* Failures are logged at most once a minute, since the watchdog repeats them. */
+#define SEND_FAILURE_LOG_INTERVAL 60
+
 static void send_state(const char *state)
 {
-	if (notify_send(state) < 0)
-		log_warning("sending \"%s\" to systemd at NOTIFY_SOCKET %s failed: %s", state,
-			    getenv("NOTIFY_SOCKET"), strerror(errno));
+	static time_t last_logged;
+	static long suppressed;
+	const char *why;
+	time_t now;
+
+	if (notify_send(state) >= 0)
+		return;
+
+	why = errno == EINVAL ? "the path must be absolute or start with @" : strerror(errno);
+	now = time(NULL);
+	if (last_logged != 0 && now - last_logged < SEND_FAILURE_LOG_INTERVAL) {
+		suppressed++;
+		return;
+	}
+	log_warning("sending \"%s\" to systemd at NOTIFY_SOCKET %s failed: %s (%ld more failures "
+		    "not logged in the last minute)", state, getenv("NOTIFY_SOCKET"), why, suppressed);
+	last_logged = now;
+	suppressed = 0;
 }
 
 void sdnotify_ready(void)
@@ -142,14 +164,29 @@ static void watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	send_state("WATCHDOG=1");
 }
 
+/* The shortest ping interval: a smaller WATCHDOG_USEC would make the loop spin. */
+#define WATCHDOG_MIN_INTERVAL 0.05
+
 void sdnotify_watchdog_start(struct ev_loop *loop)
 {
 	uint64_t usec = watchdog_usec();
+	double interval = (double)usec / 2e6;
 
 	if (usec == 0)
 		return;
-	ev_timer_init(&watchdog_timer, watchdog_cb, 0, (double)usec / 2e6);
+	if (getenv("NOTIFY_SOCKET") == NULL) {
+		log_warning("ignoring WATCHDOG_USEC=%" PRIu64 ": NOTIFY_SOCKET is not set, so there "
+			    "is nowhere to send the pings", usec);
+		return;
+	}
+	if (interval < WATCHDOG_MIN_INTERVAL) {
+		log_warning("WATCHDOG_USEC=%" PRIu64 " asks for a ping every %.6fs; pinging every "
+			    "%.2fs instead", usec, interval, WATCHDOG_MIN_INTERVAL);
+		interval = WATCHDOG_MIN_INTERVAL;
+	}
+
+	ev_timer_init(&watchdog_timer, watchdog_cb, 0, interval);
 	ev_timer_again(loop, &watchdog_timer);
 	ev_unref(loop);
-	log_info("systemd watchdog enabled: pinging every %.1fs", (double)usec / 2e6);
+	log_info("systemd watchdog enabled: pinging every %.2fs", interval);
 }

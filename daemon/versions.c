@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -48,6 +49,9 @@ void versions_log(void)
 	log_info("linked with %s; event backend %s", line,
 		 backend_name(ev_backend(EV_DEFAULT)));
 }
+
+/* The start of the first line that provisiond-worker --versions prints. */
+#define WORKER_NAME_PREFIX "provisiond-worker "
 
 /* Starts PROGRAM --versions with its standard output on a pipe; returns the read end or -1. */
 static int spawn_worker_versions(const char *program, pid_t *pid)
@@ -95,6 +99,7 @@ int versions_print_worker(const char *program, FILE *out, const char *prefix)
 	ssize_t len;
 	pid_t pid;
 	int fd = spawn_worker_versions(program, &pid), status = 0;
+	bool named = false;	/* the first line names provisiond-worker */
 	FILE *in;
 
 	if (fd < 0)
@@ -104,8 +109,11 @@ int versions_print_worker(const char *program, FILE *out, const char *prefix)
 	if (in == NULL) {
 		close(fd);
 	} else {
-		while ((len = getline(&line, &size, in)) > 0)
+		for (int n = 0; (len = getline(&line, &size, in)) > 0; n++) {
+			if (n == 0)
+				named = strncmp(line, WORKER_NAME_PREFIX, strlen(WORKER_NAME_PREFIX)) == 0;
 			fprintf(out, "%s%s%s", prefix, line, line[len - 1] == '\n' ? "" : "\n");
+		}
 		free(line);
 		fclose(in);
 	}
@@ -119,6 +127,13 @@ int versions_print_worker(const char *program, FILE *out, const char *prefix)
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		report_worker_failure(program, status);
+		return -1;
+	}
+	if (!named) {
+		fprintf(stderr, "provisiond: %s is not provisiond-worker: %s %s did not print "
+			"\"provisiond-worker VERSION\" first; set worker_program to the "
+			"provisiond-worker of provisiond %s\n", program, program,
+			PROTO_VERSIONS_OPTION, PROVISIOND_VERSION);
 		return -1;
 	}
 	return 0;

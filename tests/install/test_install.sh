@@ -60,7 +60,8 @@ assert_contains "$(cat "$TEST_DIR/install.out")" "Keeping the existing" "second 
 # The staged worker is not at its final path, so -t prints the settings and then fails on it.
 echo 'database = "dbname=none"' >"$TEST_DIR/minimal.conf"
 "$stage$prefix/sbin/provisiond" -c "$TEST_DIR/minimal.conf" -t >"$TEST_DIR/check.out" 2>&1 || true
-assert_contains "$(cat "$TEST_DIR/check.out")" "is valid; effective settings" "output of provisiond -t"
+assert_contains "$(cat "$TEST_DIR/check.out")" "parsed; effective settings" "output of provisiond -t"
+assert_not_contains "$(cat "$TEST_DIR/check.out")" "is valid" "verdict of provisiond -t without its worker"
 worker=$(sed -n 's/^worker_program = //p' "$TEST_DIR/check.out")
 assert_eq "$worker" "$prefix/libexec/provisiond/provisiond-worker" "compiled-in worker_program default"
 [ -x "$stage$worker" ] || fail "the default worker_program $worker is not installed"
