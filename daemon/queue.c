@@ -72,6 +72,7 @@ static struct {
 
 	void (*release_done)(void *arg);
 	void *release_arg;
+	char *release_reason;	/* kept while the release waits for a claim in flight */
 } q;
 
 static void run_pending(void);
@@ -430,12 +431,27 @@ static void dispatch_row(PGresult *res, int row)
 	json_decref(request);
 }
 
-static void claim_done(PGresult *res, void *arg)
+static void send_release(void);
+static void send_unclaim(struct pgarray *ids);
+
+/* Hands the tasks of a claim that came back during the drain to the queue again. */
+static void unclaim_rows(PGresult *res)
 {
-	int requested = (int)(intptr_t)arg;
+	struct pgarray ids = { 0 };
+
+	for (int i = 0; i < PQntuples(res); i++)
+		pgarray_add(&ids, PQgetvalue(res, i, 0));
+	if (ids.count > 0) {
+		log_info("handing %d task(s) claimed as the drain began back to the queue", ids.count);
+		send_unclaim(&ids);
+	}
+	pgarray_clear(&ids);
+}
+
+static void handle_claim(PGresult *res, int requested)
+{
 	int rows;
 
-	q.claim_inflight = false;
 	if (res == NULL || !result_ok(res)) {
 		if (res != NULL && strcmp(sqlstate(res), "23505") == 0) {
 			/* Another daemon claimed a task of the same server at the same moment. */
@@ -444,6 +460,11 @@ static void claim_done(PGresult *res, void *arg)
 			return;
 		}
 		log_query_failure("claiming tasks", res);
+		return;
+	}
+
+	if (q.draining) {
+		unclaim_rows(res);
 		return;
 	}
 
@@ -457,6 +478,16 @@ static void claim_done(PGresult *res, void *arg)
 	 */
 	if (rows > 0 && (rows == requested || claim_capacity() > 0))
 		q.claim_wanted = true;
+}
+
+static void claim_done(PGresult *res, void *arg)
+{
+	q.claim_inflight = false;
+	handle_claim(res, (int)(intptr_t)arg);
+
+	/* A shutdown release waited for this claim, so that it runs after the unclaim. */
+	if (q.release_reason != NULL)
+		send_release();
 }
 
 static void send_claim(int limit)
@@ -866,26 +897,31 @@ static void release_backlog(void)
 {
 	struct pgarray ids = { 0 };
 	int64_t id;
-	char *type, *literal;
+	char *type;
 	json_t *request;
-	const char *params[2];
 
 	if (backlog_count() == 0)
 		return;
 	backlog_foreach(add_id, &ids);
-	literal = pgarray_literal(&ids);
-	params[0] = q.name;
-	params[1] = literal;
 	log_info("handing %d claimed but unstarted task(s) back to the queue", ids.count);
-	if (!q.ready || pgconn_query(q.conn, SQL_UNCLAIM, 2, params, unclaim_done, NULL) != 0)
-		log_warning("database unreachable; unstarted tasks return when their leases expire");
+	send_unclaim(&ids);
 
 	while (backlog_pop(&id, &type, &request)) {
 		json_decref(request);
 		free(type);
 	}
-	free(literal);
 	pgarray_clear(&ids);
+}
+
+/* Sends SQL_UNCLAIM for IDS; if the database is unreachable, their leases expire instead. */
+static void send_unclaim(struct pgarray *ids)
+{
+	char *literal = pgarray_literal(ids);
+	const char *params[2] = { q.name, literal };
+
+	if (!q.ready || pgconn_query(q.conn, SQL_UNCLAIM, 2, params, unclaim_done, NULL) != 0)
+		log_warning("database unreachable; unstarted tasks return when their leases expire");
+	free(literal);
 }
 
 void queue_drain(void)
@@ -922,25 +958,44 @@ static void release_finished(PGresult *res, void *arg)
 	if (res == NULL || !result_ok(res))
 		log_query_failure("handing running tasks back to the queue", res);
 	else if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
-		log_notice("handed %s running task(s) back to the queue", PQgetvalue(res, 0, 0));
+		log_notice("released %s running task(s): re-queued, or failed where no attempts were left",
+			   PQgetvalue(res, 0, 0));
 
 	if (pgconn_query(q.conn, SQL_DAEMON_STOPPED, 1, params, release_stopped, NULL) != 0)
 		release_stopped(NULL, NULL);
 }
 
-void queue_release(const char *reason, void (*done)(void *arg), void *arg)
+/* Sends SQL_RELEASE_OWN with the reason queue_release kept. */
+static void send_release(void)
 {
+	char *reason = q.release_reason;
 	const char *params[2] = { q.name, reason };
+	void (*done)(void *) = q.release_done;
 
-	q.draining = true;
-	q.release_done = done;
-	q.release_arg = arg;
+	q.release_reason = NULL;
 	if (!q.ready || pgconn_query(q.conn, SQL_RELEASE_OWN, 2, params, release_finished, NULL) != 0) {
 		log_warning("database unreachable at shutdown; running tasks will be recovered "
 			    "when their leases expire");
 		q.release_done = NULL;
-		done(arg);
+		done(q.release_arg);
 	}
+	free(reason);
+}
+
+void queue_release(const char *reason, void (*done)(void *arg), void *arg)
+{
+	q.draining = true;
+	q.release_done = done;
+	q.release_arg = arg;
+	q.release_reason = xstrdup(reason);
+
+	/*
+	 * A claim in flight may return tasks that never reach a worker.  They
+	 * are handed back without an attempt when it returns, and only then
+	 * may the release count an attempt for the tasks still running.
+	 */
+	if (!q.claim_inflight)
+		send_release();
 }
 
 static void log_batch(const char *what, const struct batch *b)
