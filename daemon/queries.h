@@ -167,6 +167,9 @@
 	"WHERE status = 'running' AND claimed_by = $1 AND id = ANY($3::bigint[]) RETURNING id"
 
 /*
+ * NOTE: a task that its daemon claimed ahead and never started also counts
+ * its attempt here, because nothing in the row tells it from a started one.
+ *
  * Recovers tasks whose lease expired because their daemon died or lost
  * the database, or that are running without any lease (set by hand): back
  * to the queue if attempts remain, else failed.  Logs the recovery in each
