@@ -60,12 +60,19 @@ static void check_done(PGresult *res, void *arg)
 			    "after reconnecting", o->path);
 		return;
 	}
-	r.next++;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_error("checking the daemon of spill file %s failed: %s; the file is kept until the "
 			  "next start of provisiond", o->path, PQresultErrorMessage(res));
+		r.next++;
 		return;
 	}
+	if (PQntuples(res) == 0) {
+		/* Another daemon added the row at the same moment, after this statement's snapshot. */
+		log_debug("daemon %s of spill file %s was added by another daemon; checking again",
+			  o->daemon_name, o->path);
+		return;
+	}
+	r.next++;
 	open_if_gone(o, strcmp(PQgetvalue(res, 0, 0), "t") == 0, strtoll(PQgetvalue(res, 0, 1), NULL, 10));
 }
 
