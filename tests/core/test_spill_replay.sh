@@ -5,7 +5,8 @@
 # final statuses only to tasks the killed daemon still held, logs what it
 # replayed and removes the file.  A damaged spill file is kept and reported
 # while the daemon runs on, and the spill file of a daemon that is still
-# running is left alone.
+# running is left alone.  Two daemons that start together replay one file
+# once between them.
 . "$(dirname "$0")/../lib.sh"
 
 TASKS=30
@@ -61,7 +62,8 @@ statuses=$(wc -l <"$TEST_DIR/spilled_status.tsv")
 log "spill file of d1: $batches batch(es), $log_rows log row(s), $statuses final status(es)"
 [ "$statuses" -ge 3 ] || die "the spill file contains only $statuses final status(es); the test needs 3"
 
-# A damaged file of a dead daemon (no pid is this large), and a file named after d3, which runs.
+# A damaged file of a dead daemon (pid above 4194304, the largest pid_max of Linux), and a file
+# named after d3, which runs.
 damaged_file=$TEST_DIR/state/spill-$host:99999999.dat
 head -c 100 /dev/urandom >"$damaged_file"
 live_file=$TEST_DIR/state/spill-$name_3.dat
@@ -120,5 +122,32 @@ id=$(enqueue noop '{"log": 1}')
 wait_for "SELECT status FROM provision.tasks WHERE id = $id" succeeded 20 "task $id, queued after the replay"
 stop_daemon d2
 stop_daemon d3
+
+# Two daemons that start together replay one file once between them.
+name_gone="$host:99999998"
+id=$(enqueue noop '{}' status="'running'" claimed_by="'$name_gone'" \
+	lease_expires_at="now() + interval '1 hour'" attempts=1)
+shared_file=$TEST_DIR/state/spill-$name_gone.dat
+perl "$TESTS_DIR/core/spill_write.pl" "$shared_file" "$id" 200 500 || die "cannot write $shared_file"
+rm -f "$damaged_file" "$live_file"
+start_daemon d4 "$TEST_DIR/d2.conf"
+start_daemon d5 "$TEST_DIR/d2.conf"
+wait_log d4 "connected to the database; claiming tasks" 20
+wait_log d5 "connected to the database; claiming tasks" 20
+wait_for "SELECT count(*) >= 100000 FROM provision.task_log WHERE task_id = $id" t 60 \
+	"the 100000 rows of $shared_file"
+sleep 1
+assert_eq "$(sql "SELECT count(*) FROM provision.task_log WHERE task_id = $id")" 100000 \
+	"log rows of task $id from the shared file"
+assert_eq "$(sql "SELECT count(DISTINCT message) FROM provision.task_log WHERE task_id = $id")" 100000 \
+	"distinct log rows of task $id from the shared file"
+assert_eq "$(task_field "$id" "status || ' ' || coalesce(claimed_by, '-')")" "succeeded -" "task $id"
+assert_eq "$(cat "$TEST_DIR/d4.log" "$TEST_DIR/d5.log" | grep -cF "replayed spill file $shared_file")" 1 \
+	"daemons that report replaying $shared_file"
+assert_eq "$(ls "$shared_file" 2>/dev/null)" "" "shared spill file after the replay"
+assert_not_contains "$(cat "$TEST_DIR/d4.log" "$TEST_DIR/d5.log")" "checking the daemon of spill file" \
+	"logs of daemons d4 and d5"
+stop_daemon d4
+stop_daemon d5
 
 test_done
