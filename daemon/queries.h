@@ -151,6 +151,27 @@
 	"SELECT (SELECT count(*) FROM log_rows), (SELECT count(*) FROM finished), " \
 	"       (SELECT count(*) FROM finished WHERE status = 'queued')"
 
+/*
+ * $1 name, $2 hostname and $3 pid of a daemon whose spill file is left in
+ * state_dir, $4 seconds of silence after which a daemon counts as gone.
+ * Returns whether the daemon stopped or has not renewed its heartbeat for
+ * $4 seconds, and the sequence number of its last committed batch, from
+ * which a replay of its file goes on.  A daemon missing from the table is
+ * added as stopped, because the batch check after a lost result
+ * (SQL_LAST_BATCH) needs its row.
+ */
+#define SQL_ORPHAN_DAEMON \
+	"WITH added AS ( " \
+	"  INSERT INTO provision.daemons (name, hostname, pid, version, stopped_at) " \
+	"  VALUES ($1, $2, $3, 'unknown', now()) ON CONFLICT (name) DO NOTHING " \
+	"  RETURNING true AS gone, last_batch " \
+	") " \
+	"SELECT gone, last_batch FROM added " \
+	"UNION ALL " \
+	"SELECT stopped_at IS NOT NULL OR heartbeat_at < now() - make_interval(secs => $4::float8), " \
+	"       last_batch " \
+	"FROM provision.daemons WHERE name = $1"
+
 /* $1 daemon name: the sequence number of the last batch that committed. */
 #define SQL_LAST_BATCH \
 	"SELECT last_batch FROM provision.daemons WHERE name = $1"

@@ -15,6 +15,7 @@
 #include "pgarray.h"
 #include "pgconn.h"
 #include "queries.h"
+#include "replay.h"
 #include "spill.h"
 #include "xalloc.h"
 
@@ -61,8 +62,9 @@ static struct {
 	long long batch_seq;	/* sequence number of the last batch sent */
 	long long inflight_seq;
 	bool uncertain;		/* the connection broke before the inflight batch's result came */
-	bool inflight_spilled;	/* the inflight batch was read from the spill file */
-	bool spill_unreadable;	/* the spill file is damaged: stop reading it */
+	struct spill *spill;	/* this daemon's spill file */
+	struct spill *inflight_file;	/* the spill file the inflight batch was read from, or NULL */
+	bool spill_unreadable;	/* this daemon's spill file is damaged: stop reading it */
 	int write_failures;	/* consecutive batches the database rejected */
 
 	ev_prepare prepare;	/* sends batched work once per loop iteration */
@@ -171,18 +173,18 @@ static void flush_done(PGresult *res, void *arg)
 		return;
 	}
 
-	if (q.inflight_spilled && res != NULL && !result_ok(res)) {
+	if (q.inflight_file != NULL && res != NULL && !result_ok(res)) {
 		log_query_failure("writing a spilled batch", res);
 		if (rejects_data(res)) {
 			log_batch("the database rejected a spilled batch; its rows follow", &q.inflight);
-			spill_commit();
+			spill_commit(q.inflight_file);
 		}
 		batch_clear(&q.inflight);
 		ev_timer_set(&q.retry_timer, 1.0, 0);
 		ev_timer_start(q.loop, &q.retry_timer);
 		return;
 	}
-	if (q.inflight_spilled && res == NULL) {
+	if (q.inflight_file != NULL && res == NULL) {
 		batch_clear(&q.inflight);	/* still in the file */
 		return;
 	}
@@ -206,12 +208,21 @@ static void flush_done(PGresult *res, void *arg)
 	}
 
 	q.write_failures = 0;
-	if (q.inflight_spilled)
-		spill_commit();
+	if (q.inflight_file != NULL && q.inflight_file != q.spill)
+		replay_batch_written(&q.inflight, strtol(PQgetvalue(res, 0, 0), NULL, 10),
+				     strtol(PQgetvalue(res, 0, 1), NULL, 10));
+	if (q.inflight_file != NULL)
+		spill_commit(q.inflight_file);
 	if (strtol(PQgetvalue(res, 0, 2), NULL, 10) > 0)
 		log_info("%s task(s) failed transiently and were re-queued for a retry",
 			 PQgetvalue(res, 0, 2));
 	batch_clear(&q.inflight);
+}
+
+/* Returns the name of the daemon whose batch is in q.inflight: this one, or a dead one in a replay. */
+static const char *inflight_daemon(void)
+{
+	return q.inflight_file != NULL ? spill_daemon_name(q.inflight_file) : q.name;
 }
 
 /* Sends the batch in q.inflight. */
@@ -221,7 +232,10 @@ static void send_inflight(void)
 	char *params[13];
 	char seq[32];
 
-	q.inflight_seq = ++q.batch_seq;
+	if (q.inflight_file != NULL && q.inflight_file != q.spill)
+		q.inflight_seq = replay_next_seq();
+	else
+		q.inflight_seq = ++q.batch_seq;
 	snprintf(seq, sizeof(seq), "%lld", (long long)q.inflight_seq);
 
 	params[0] = pgarray_literal(&b->log_task);
@@ -234,7 +248,7 @@ static void send_inflight(void)
 	params[7] = pgarray_literal(&b->out_result);
 	params[8] = pgarray_literal(&b->out_ts);
 	params[9] = pgarray_literal(&b->out_transient);
-	params[10] = q.name;
+	params[10] = (char *)inflight_daemon();
 	params[11] = pgarray_literal(&b->out_began);
 	params[12] = seq;
 
@@ -252,18 +266,21 @@ static void send_flush(void)
 {
 	q.inflight = q.pending;
 	memset(&q.pending, 0, sizeof(q.pending));
-	q.inflight_spilled = false;
+	q.inflight_file = NULL;
 	send_inflight();
 }
 
-/* Sends the oldest spilled batch; spilled batches go before anything buffered in memory. */
-static void send_spilled(void)
+/* Sends the oldest batch of FILE, this daemon's spill file or a dead daemon's. */
+static void send_spilled(struct spill *file)
 {
-	if (spill_peek(&q.inflight) != 0) {
-		q.spill_unreadable = true;
+	if (spill_peek(file, &q.inflight) != 0) {
+		if (file == q.spill)
+			q.spill_unreadable = true;
+		else
+			replay_abandon();
 		return;
 	}
-	q.inflight_spilled = true;
+	q.inflight_file = file;
 	send_inflight();
 }
 
@@ -278,9 +295,9 @@ static void spill_if_full(void)
 	if (q.ready || batch_empty(&q.pending) ||
 	    bytes + batch_bytes(&q.inflight) <= (size_t)q.cfg->log_buffer_max)
 		return;
-	if (spill_write(&q.pending) == 0)
+	if (spill_write(q.spill, &q.pending) == 0)
 		log_notice("the database is unreachable; moved %zu bytes of task logs and statuses to %s",
-			   bytes, spill_path());
+			   bytes, spill_path(q.spill));
 }
 
 /* Settles a batch whose result was lost with the connection. */
@@ -296,12 +313,12 @@ static void last_batch_done(PGresult *res, void *arg)
 	q.uncertain = false;
 	if (committed == q.inflight_seq) {
 		log_notice("batch %lld had committed before the connection broke", committed);
-		if (q.inflight_spilled)
-			spill_commit();
+		if (q.inflight_file != NULL)
+			spill_commit(q.inflight_file);
 		batch_clear(&q.inflight);
 		return;
 	}
-	if (q.inflight_spilled) {
+	if (q.inflight_file != NULL) {
 		batch_clear(&q.inflight);	/* still in the file */
 		return;
 	}
@@ -716,6 +733,24 @@ static void apply_backpressure(void)
 	}
 }
 
+/*
+ * Sends the next batch: a dead daemon's spilled batches go first, then this
+ * daemon's spilled batches, then what is buffered in memory, so that log
+ * rows reach the database in the order they were logged.
+ */
+static void send_next_batch(void)
+{
+	struct spill *orphan = replay_file();
+
+	q.inflight_file = NULL;
+	if (orphan != NULL)
+		send_spilled(orphan);
+	else if (!q.spill_unreadable && spill_pending(q.spill))
+		send_spilled(q.spill);
+	else if (!batch_empty(&q.pending))
+		send_flush();
+}
+
 static void run_pending(void)
 {
 	int capacity;
@@ -727,12 +762,8 @@ static void run_pending(void)
 		dispatch_backlog();
 	if (!q.ready)
 		return;
-	if (!q.flush_inflight && !q.uncertain && !ev_is_active(&q.retry_timer)) {
-		if (!q.spill_unreadable && spill_pending())
-			send_spilled();
-		else if (!batch_empty(&q.pending))
-			send_flush();
-	}
+	if (!q.flush_inflight && !q.uncertain && !ev_is_active(&q.retry_timer))
+		send_next_batch();
 	if (q.cancels_wanted && !q.cancels_inflight)
 		send_cancels();
 
@@ -761,10 +792,12 @@ static void register_done(PGresult *res, void *arg)
 		return;
 	}
 	if (q.uncertain) {
-		const char *params[1] = { q.name };
+		const char *params[1] = { inflight_daemon() };
 
 		pgconn_query(q.conn, SQL_LAST_BATCH, 1, params, last_batch_done, NULL);
 	}
+	if (!q.registered_once)
+		replay_start(q.conn, q.cfg, q.name);
 	q.ready = true;
 	q.registered_once = true;
 	q.claim_wanted = true;
@@ -850,7 +883,7 @@ void queue_init(struct ev_loop *loop, const struct config *cfg, const char *daem
 	q.name = xstrdup(daemon_name);
 	q.events = *events;
 	q.conn = pgconn_new(loop, "queue", cfg->database, SQL_SESSION_SETUP, &conn_events);
-	spill_init(cfg->state_dir, daemon_name);
+	q.spill = spill_new(cfg->state_dir, daemon_name);
 
 	ev_prepare_init(&q.prepare, prepare_cb);
 	ev_timer_init(&q.poll_timer, poll_cb, cfg->poll_interval, cfg->poll_interval);
@@ -933,7 +966,7 @@ void queue_drain(void)
 bool queue_flushed(void)
 {
 	return batch_empty(&q.pending) && !q.flush_inflight && !q.uncertain &&
-	       (q.spill_unreadable || !spill_pending());
+	       (q.spill_unreadable || !spill_pending(q.spill));
 }
 
 bool queue_connected(void)
@@ -1018,15 +1051,16 @@ void queue_discard_unwritten(void)
 		return;
 	log_batch("the database stayed unreachable at shutdown; writing what could not be stored "
 		  "to this log instead", &q.pending);
-	log_batch(q.uncertain ? "a batch that may or may not have committed" : "a batch in flight",
-		  &q.inflight);
+	if (q.inflight_file == NULL)	/* a batch read from a spill file stays in it */
+		log_batch(q.uncertain ? "a batch that may or may not have committed" :
+			  "a batch in flight", &q.inflight);
 	batch_clear(&q.pending);
 	batch_clear(&q.inflight);
 	q.uncertain = false;
 	q.flush_inflight = false;
-	if (spill_pending()) {
-		log_error("rows spilled during the outage stay in %s; they are not replayed by another "
-			  "daemon", spill_path());
+	if (spill_pending(q.spill)) {
+		log_error("rows spilled during the outage stay in %s; the next provisiond started on "
+			  "this host with the same state_dir writes them to the database", spill_path(q.spill));
 		q.spill_unreadable = true;
 	}
 }
@@ -1040,7 +1074,8 @@ void queue_free(void)
 	pgconn_free(q.conn);
 	batch_clear(&q.pending);
 	batch_clear(&q.inflight);
-	spill_close();
+	replay_free();
+	spill_close(q.spill);
 	free(q.renew_sent.ids);
 	free(q.name);
 }
