@@ -284,7 +284,7 @@ static void receive_notice(void *arg, const PGresult *res)
 	fputs(PQresultErrorMessage(res), stderr);
 }
 
-/* Sends the notices of the new ctl->conn to receive_notice and forgets the last FATAL one. */
+/* Sends the notices of the new ctl->conn to receive_notice and clears the last FATAL one. */
 static void watch_connection(struct follow *f)
 {
 	f->server_fatal[0] = '\0';

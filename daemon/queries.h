@@ -107,9 +107,9 @@
  * hour).  Log rows of tasks deleted meanwhile are skipped.
  *
  * The plan must not depend on statistics, which are far off after a burst
- * of claims: the planner then chose a nested loop that read the whole
- * batch once per running task, or a hash join over a scan of the whole
- * table.  "OFFSET 0" keeps each lookup of a task a subquery of its own,
+ * of claims.  With such statistics the planner chose a nested loop that
+ * read the whole batch once per running task, or a hash join over a scan
+ * of the whole table.  "OFFSET 0" keeps each lookup of a task a subquery of its own,
  * run once per row of the batch through the primary key, and "= ANY"
  * lets the update read only the tasks of the batch.
  */
@@ -189,7 +189,8 @@
 
 /*
  * NOTE: a task that its daemon claimed ahead and never started also counts
- * its attempt here, because nothing in the row tells it from a started one.
+ * its attempt here, because nothing in the row distinguishes it from a
+ * started one.
  *
  * Recovers tasks whose lease expired because their daemon died or lost
  * the database, or that are running without any lease (set by hand): back

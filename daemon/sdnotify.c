@@ -81,20 +81,20 @@ static void send_state(const char *state)
 {
 	static time_t last_logged;
 	static long suppressed;
-	const char *why;
+	const char *reason;
 	time_t now;
 
 	if (notify_send(state) >= 0)
 		return;
 
-	why = errno == EINVAL ? "the path must be absolute or start with @" : strerror(errno);
+	reason = errno == EINVAL ? "the path must be absolute or start with @" : strerror(errno);
 	now = time(NULL);
 	if (last_logged != 0 && now - last_logged < SEND_FAILURE_LOG_INTERVAL) {
 		suppressed++;
 		return;
 	}
 	log_warning("sending \"%s\" to systemd at NOTIFY_SOCKET %s failed: %s (%ld more failures "
-		    "not logged in the last minute)", state, getenv("NOTIFY_SOCKET"), why, suppressed);
+		    "not logged in the last minute)", state, getenv("NOTIFY_SOCKET"), reason, suppressed);
 	last_logged = now;
 	suppressed = 0;
 }

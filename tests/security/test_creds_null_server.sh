@@ -12,7 +12,7 @@ out=$(psql -X -v ON_ERROR_STOP=1 -c "SELECT provision.set_db_credentials(
 	fail "set_db_credentials with a NULL server_id succeeded"
 log "error: $(echo "$out" | tr '\n' ' ')"
 assert_not_contains "$out" "$secret" "error of set_db_credentials with a NULL server_id"
-# The STATEMENT line holds the literal by design; the DETAIL line must not.
+# The STATEMENT line contains the literal by design; the DETAIL line must not.
 assert_not_contains "$(grep DETAIL "$PG_DIR/postgresql.log" || true)" "$secret" \
 	"DETAIL lines of the PostgreSQL log after the rejected write"
 test_done
